@@ -1,0 +1,51 @@
+# Skiff: `make run` serves the hub, `make test` runs the whole suite.
+# Both create .venv when it is missing or older than pyproject.toml / the lock file.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+LOCK   := requirements/constraints.txt
+PIP    := $(PY) -m pip install -q --disable-pip-version-check -c $(LOCK)
+# pytest-xdist over both cores; override with `make test XDIST=`.
+XDIST  ?= -n 2 --dist loadgroup
+
+RUN_STAMP  := $(VENV)/.run-installed
+TEST_STAMP := $(VENV)/.test-installed
+
+.PHONY: run test lint bench bench-hub install clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
+
+$(RUN_STAMP): pyproject.toml $(LOCK) | $(PY)
+	$(PIP) -e '.[hub,bench,scale]'
+	touch $@
+
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml $(LOCK)
+	$(PIP) -e '.[hub,bench,scale,dev,onnx,peers]'
+	touch $@
+
+install: $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(PY) -m hub.setup_site
+	HOST=$(HOST) PORT=$(PORT) $(PY) app.py --host $(HOST) --port $(PORT)
+
+lint: $(TEST_STAMP)
+	$(PY) -m ruff check .
+
+test: $(TEST_STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
+
+bench: $(TEST_STAMP)
+	$(PY) -m framework.bench.perf
+
+bench-hub: $(TEST_STAMP)
+	$(PY) -m hub.bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
