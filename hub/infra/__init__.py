@@ -1,0 +1,1 @@
+"""Shared infrastructure of the hub: blob storage, background jobs and the sandbox."""
