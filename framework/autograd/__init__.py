@@ -1,0 +1,119 @@
+"""Automatic differentiation: grad mode, ``fw.grad``, custom ops (``Function``),
+finite-difference checks (``gradcheck``) and ``functional`` (vjp, jvp, jacobian, hessian)."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from .graph import Node, grad_mode, run_backward
+
+__all__ = ["grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node"]
+
+
+def is_grad_enabled() -> bool:
+    return grad_mode.enabled
+
+
+class _GradModeContext(contextlib.ContextDecorator):
+    mode: bool
+
+    def __enter__(self) -> None:
+        self._prev = grad_mode.enabled
+        grad_mode.enabled = self.mode
+
+    def __exit__(self, *exc: Any) -> None:
+        grad_mode.enabled = self._prev
+
+    def __call__(self, fn):  # type: ignore[override]
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            with self.__class__():
+                return fn(*args, **kwargs)
+
+        return inner
+
+
+class no_grad(_GradModeContext):  # noqa: N801 - PyTorch's name
+    """Context manager and decorator: ops inside are not recorded."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):  # noqa: N801
+    """Context manager and decorator: ops inside are recorded (inside ``no_grad`` too)."""
+
+    mode = True
+
+
+class set_grad_enabled:  # noqa: N801
+    """``set_grad_enabled(False)`` as a call or a context manager."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = grad_mode.enabled
+        grad_mode.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        grad_mode.enabled = self._prev
+
+
+@contextlib.contextmanager
+def _noop() -> Iterator[None]:
+    yield
+
+
+def grad(
+    outputs: Any,
+    inputs: Any,
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (``.grad`` untouched).
+
+    With ``create_graph=True`` the result is itself differentiable:
+
+    >>> import framework as fw
+    >>> x = fw.tensor(2.0, requires_grad=True)
+    >>> (dy,) = fw.grad(x ** 3, x, create_graph=True)
+    >>> (d2y,) = fw.grad(dy, x)
+    >>> d2y.item()
+    12.0
+    """
+    from ..tensor import Tensor, _as_grad
+
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single_input = isinstance(inputs, Tensor)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    gouts = []
+    for out, g in zip(outputs, grad_outputs, strict=True):
+        if g is None:
+            if out.numel() != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; an output has "
+                    f"shape {tuple(out.shape)}: pass grad_outputs="
+                )
+            g = Tensor._wrap(out._bk.ones(out.shape, out.dtype), out._bk)
+        else:
+            g = _as_grad(g, out)
+        gouts.append(g)
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, gouts, retain_graph, create_graph, inputs, allow_unused)
+    return tuple(result)
+
+
+from .function import Function, FunctionCtx  # noqa: E402
+from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+
+__all__ += ["Function", "FunctionCtx", "gradcheck", "gradgradcheck"]

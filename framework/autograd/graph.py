@@ -1,0 +1,240 @@
+"""The autograd graph: grad mode, graph nodes and the backward engine.
+
+Every tensor produced by a recorded op points to a :class:`Node`; the node keeps its
+input tensors and a ``backward`` callable that maps output gradients to input gradients.
+Gradient rules are written in framework ops, so running them with grad mode on
+(``create_graph=True``) records a graph of the gradient itself: higher-order derivatives
+need nothing more.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+
+class _GradMode:
+    __slots__ = ("enabled",)
+
+    def __init__(self) -> None:
+        self.enabled = True
+
+
+grad_mode = _GradMode()
+
+
+class Node:
+    """One recorded op: its inputs, its gradient rule and what the rule saved."""
+
+    __slots__ = ("name", "inputs", "backward", "saved", "versions", "hooks", "out_meta",
+                 "__weakref__")
+
+    def __init__(self, name: str, inputs: tuple, backward: Callable, saved: tuple = ()):
+        self.name = name
+        self.inputs = inputs
+        self.backward = backward
+        self.saved = saved
+        self.versions = tuple([t._vc[0] if t._vc else 0 for t in saved]) if saved else ()
+        self.hooks = None
+        self.out_meta = None  # [(shape, dtype, backend)] for ops with several outputs
+
+    def __repr__(self) -> str:
+        return f"<{self.name}Backward>"
+
+    def check_versions(self) -> None:
+        for t, v in zip(self.saved, self.versions, strict=True):
+            now = t._vc[0] if t._vc else 0
+            if now != v:
+                raise RuntimeError(
+                    f"one of the tensors needed for the gradient of {self.name} "
+                    f"(shape {tuple(t.shape)}, dtype {t.dtype}) was modified by an in-place "
+                    f"operation after it was used (version {v} then, {now} now); "
+                    "use an out-of-place op (e.g. x = x + y instead of x.add_(y)) or "
+                    ".clone() the tensor before modifying it"
+                )
+
+
+def _topo_order(roots: Sequence[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, each before the nodes its inputs come from."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack: list[tuple[Node, int]] = [(root, 0)]
+        while stack:
+            node, i = stack[-1]
+            inputs = node.inputs
+            while i < len(inputs):
+                t = inputs[i]
+                i += 1
+                child = t._node if t is not None else None
+                if child is not None and id(child) not in seen:
+                    seen.add(id(child))
+                    stack[-1] = (node, i)
+                    stack.append((child, 0))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _accumulate(slot: list, i: int, g: Any) -> None:
+    prev = slot[i]
+    slot[i] = g if prev is None else prev + g
+
+
+def run_backward(
+    outputs: Sequence[Any],
+    grad_outputs: Sequence[Any],
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: Sequence[Any] | None = None,
+    allow_unused: bool = False,
+) -> list[Any] | None:
+    """Propagate ``grad_outputs`` from ``outputs`` back through the graph.
+
+    With ``inputs=None`` gradients are accumulated into the ``.grad`` of leaf tensors
+    (``Tensor.backward``). Otherwise the gradients with respect to ``inputs`` are returned
+    and no ``.grad`` is touched (``fw.grad``).
+    """
+    from ..tensor import Tensor
+
+    capture_leaf: dict[int, int] = {}
+    capture_node: dict[tuple[int, int], int] = {}
+    results: list[Any] = []
+    if inputs is not None:
+        results = [None] * len(inputs)
+        for pos, t in enumerate(inputs):
+            if not t.requires_grad:
+                raise RuntimeError(
+                    f"input {pos} to fw.grad does not require grad; call .requires_grad_() on it"
+                )
+            if t._node is None:
+                capture_leaf[id(t)] = pos
+            else:
+                capture_node[(id(t._node), t._idx)] = pos
+
+    pending: dict[int, list] = {}
+    roots: list[Node] = []
+    fresh: set[int] = set()  # ids of arrays that .grad may keep without copying
+
+    def deliver(t: Any, g: Any) -> None:
+        node = t._node
+        if node is None:
+            if inputs is not None:
+                pos = capture_leaf.get(id(t))
+                if pos is not None:
+                    results[pos] = g if results[pos] is None else results[pos] + g
+                return
+            hooks = t._hooks
+            if hooks:
+                for hook in hooks:
+                    new = hook(g)
+                    if new is not None:
+                        g = new
+            if not create_graph:
+                if g.requires_grad:
+                    g = g.detach()
+                if id(g.data) in fresh or g.data.base is not None or not g.data.flags.writeable:
+                    g = g.clone()
+                fresh.add(id(g.data))
+            if t.grad is None:
+                t.grad = g
+            else:
+                t.grad = t.grad + g if create_graph else _add_into(t.grad, g)
+            return
+        slot = pending.get(id(node))
+        if slot is None:
+            n_out = len(node.out_meta) if node.out_meta else 1
+            slot = pending[id(node)] = [None] * n_out
+        _accumulate(slot, t._idx, g)
+
+    for out, g in zip(outputs, grad_outputs, strict=True):
+        if not out.requires_grad:
+            raise RuntimeError(
+                "element of the outputs does not require grad and does not have a grad_fn; "
+                "did you compute it under fw.no_grad() or from tensors without requires_grad?"
+            )
+        if out._node is not None:
+            roots.append(out._node)
+        deliver(out, g)
+
+    previous = grad_mode.enabled
+    grad_mode.enabled = create_graph
+    try:
+        for node in _topo_order(roots):
+            grads = pending.pop(id(node), None)
+            if grads is None:
+                continue
+            if node.backward is None:
+                raise RuntimeError(
+                    f"trying to backward through the graph a second time (at {node.name}); "
+                    "the saved tensors were freed after the first backward. Pass "
+                    "retain_graph=True to the first backward() if you need to call it twice"
+                )
+            if node.hooks:
+                for idx, hooks in node.hooks.items():
+                    g = grads[idx]
+                    if g is None:
+                        continue
+                    for hook in hooks:
+                        new = hook(g)
+                        if new is not None:
+                            g = new
+                    grads[idx] = g
+            if capture_node:
+                for idx, g in enumerate(grads):
+                    pos = capture_node.get((id(node), idx))
+                    if pos is not None and g is not None:
+                        results[pos] = g if results[pos] is None else results[pos] + g
+            if node.saved:
+                node.check_versions()
+            if node.out_meta is None:
+                in_grads = node.backward(grads[0])
+            else:
+                filled = [
+                    g if g is not None else Tensor._wrap(bk.zeros(shape, dtype), bk)
+                    for g, (shape, dtype, bk) in zip(grads, node.out_meta, strict=True)
+                ]
+                in_grads = node.backward(*filled)
+            if not isinstance(in_grads, tuple):
+                in_grads = (in_grads,)
+            if not retain_graph:
+                node.backward = None
+                node.saved = ()
+            for t, g in zip(node.inputs, in_grads, strict=False):
+                if g is None or t is None or not t.requires_grad:
+                    continue
+                if g.shape != t.shape:
+                    raise RuntimeError(
+                        f"gradient rule of {node.name} returned a gradient of shape "
+                        f"{tuple(g.shape)} for an input of shape {tuple(t.shape)}"
+                    )
+                deliver(t, g)
+    finally:
+        grad_mode.enabled = previous
+
+    if inputs is None:
+        return None
+    for pos, r in enumerate(results):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"input {pos} of fw.grad was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+    return results
+
+
+def _add_into(acc: Any, g: Any) -> Any:
+    """``acc += g`` on .grad without recording, keeping the accumulator's array when possible."""
+    data = acc.data
+    if data.flags.writeable and data.base is None and data.shape == g.data.shape:
+        acc._bk.add(data, g.data, out=data)
+        if acc._vc:
+            acc._vc[0] += 1
+        return acc
+    return acc + g

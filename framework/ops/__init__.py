@@ -1,0 +1,174 @@
+"""All tensor ops, as functions (``fw.exp(x)``); ``Tensor`` methods call the same functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..tensor import Tensor
+from ._util import cast, sum_to
+from .elementwise import (
+    abs,
+    absolute,
+    add,
+    ceil,
+    clamp,
+    clip,
+    cos,
+    div,
+    divide,
+    eq,
+    erf,
+    exp,
+    expm1,
+    floor,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    le,
+    less,
+    less_equal,
+    log,
+    log1p,
+    lt,
+    maximum,
+    minimum,
+    mul,
+    multiply,
+    ne,
+    neg,
+    negative,
+    not_equal,
+    pow,
+    reciprocal,
+    relu,
+    round,
+    rsqrt,
+    rsub,
+    sigmoid,
+    sign,
+    sin,
+    sqrt,
+    square,
+    sub,
+    subtract,
+    tan,
+    tanh,
+    true_divide,
+    trunc,
+    where,
+)
+from .inplace import (
+    add_,
+    clamp_,
+    clone,
+    copy_,
+    detach,
+    div_,
+    fill_,
+    mul_,
+    setitem,
+    sub_,
+    zero_,
+)
+from .linalg import matmul
+from .reduction import amax, amin, mean, sum
+from .shape import (
+    broadcast_to,
+    expand,
+    flatten,
+    getitem,
+    permute,
+    reshape,
+    squeeze,
+    swapaxes,
+    swapdims,
+    t,
+    transpose,
+    unsqueeze,
+    view,
+)
+
+
+def to_backend(x: Tensor, name: str) -> Tensor:
+    """Copy ``x`` to backend ``name`` (differentiable: the gradient moves back)."""
+    from .. import backend as _backend
+    from ._util import record, recording, wrap
+
+    target = _backend.get(name)
+    src = x._bk
+    out = wrap(target.from_numpy(src.to_numpy(x.data).copy()), target)
+    if recording(x):
+        record(out, "ToBackend", (x,), lambda g: to_backend(g, src.name))
+    return out
+
+
+# ----- Tensor methods and operators ---------------------------------------------------------
+
+_METHODS = [
+    "abs", "add", "ceil", "clamp", "clip", "cos", "div", "divide", "eq", "erf", "exp", "expm1",
+    "floor", "ge", "gt", "le", "log", "log1p", "lt", "maximum", "minimum", "mul", "multiply",
+    "ne", "neg", "negative", "pow", "reciprocal", "relu", "round", "rsqrt", "sigmoid", "sign",
+    "sin", "sqrt", "square", "sub", "subtract", "tan", "tanh", "trunc",
+    "add_", "clamp_", "clone", "copy_", "div_", "fill_", "mul_", "sub_", "zero_",
+    "matmul", "amax", "amin", "mean", "sum",
+    "broadcast_to", "expand", "flatten", "permute", "reshape", "squeeze", "swapaxes",
+    "swapdims", "t", "transpose", "unsqueeze", "view", "sum_to",
+]
+
+
+def _bind_methods(names: list[str], namespace: dict[str, Any]) -> None:
+    for name in names:
+        setattr(Tensor, name, namespace[name])
+
+
+_bind_methods(_METHODS, globals())
+
+
+def _expand_as(self: Tensor, other: Tensor) -> Tensor:
+    return broadcast_to(self, other.shape)
+
+
+def _view_as(self: Tensor, other: Tensor) -> Tensor:
+    return reshape(self, other.shape)
+
+
+def _type_as(self: Tensor, other: Tensor) -> Tensor:
+    return cast(self, other.dtype)
+
+
+Tensor.expand_as = _expand_as
+Tensor.view_as = _view_as
+Tensor.reshape_as = _view_as
+Tensor.type_as = _type_as
+Tensor.__add__ = add
+Tensor.__radd__ = lambda self, other: add(other, self)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = rsub
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda self, other: mul(other, self)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = lambda self, other: pow(other, self)
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__neg__ = neg
+Tensor.__pos__ = lambda self: self
+Tensor.__abs__ = abs
+Tensor.__eq__ = eq
+Tensor.__ne__ = ne
+Tensor.__lt__ = lt
+Tensor.__le__ = le
+Tensor.__gt__ = gt
+Tensor.__ge__ = ge
+Tensor.__getitem__ = getitem
+Tensor.__setitem__ = setitem
+Tensor.__iadd__ = lambda self, other: add_(self, other) if not self.requires_grad else add(
+    self, other)
+Tensor.__isub__ = lambda self, other: sub_(self, other) if not self.requires_grad else sub(
+    self, other)
+Tensor.__imul__ = lambda self, other: mul_(self, other) if not self.requires_grad else mul(
+    self, other)
+Tensor.__itruediv__ = lambda self, other: div_(self, other) if not self.requires_grad else div(
+    self, other)
