@@ -16,6 +16,8 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from . import primitives
+from .base import Backend, FallbackWarning, fallback_report, reset_fallback_report
 from .numpy_backend import NumpyBackend
 
 _factories: dict[str, Callable[[], Any]] = {"numpy": NumpyBackend}
