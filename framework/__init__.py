@@ -66,3 +66,4 @@ float = float32  # noqa: A001
 int = int32  # noqa: A001
 
 from . import autograd  # noqa: E402,F401
+from . import nn  # noqa: E402,F401
