@@ -49,17 +49,37 @@ class enable_grad(_GradModeContext):  # noqa: N801
 
 
 class set_grad_enabled:  # noqa: N801
-    """``set_grad_enabled(False)`` as a call or a context manager."""
+    """``set_grad_enabled(False)`` as a call, a context manager or a decorator.
+
+    As a plain call it switches grad mode at once (as in PyTorch); as a decorator it
+    switches it only while the decorated function runs.
+    """
 
     def __init__(self, mode: bool) -> None:
         self._prev = grad_mode.enabled
-        grad_mode.enabled = bool(mode)
+        self.mode = bool(mode)
+        grad_mode.enabled = self.mode
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc: Any) -> None:
         grad_mode.enabled = self._prev
+
+    def __call__(self, fn):
+        grad_mode.enabled = self._prev  # decorating must not change the mode now
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            previous = grad_mode.enabled
+            grad_mode.enabled = mode
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                grad_mode.enabled = previous
+
+        return inner
 
 
 @contextlib.contextmanager
@@ -117,3 +137,6 @@ from .function import Function, FunctionCtx  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 
 __all__ += ["Function", "FunctionCtx", "gradcheck", "gradgradcheck"]
+from . import functional  # noqa: E402
+
+__all__ += ["functional"]

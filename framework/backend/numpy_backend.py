@@ -168,6 +168,9 @@ class NumpyBackend:
     take_along_axis = staticmethod(np.take_along_axis)
     put_along_axis = staticmethod(np.put_along_axis)
     add_at = staticmethod(np.add.at)
+    may_share_memory = staticmethod(np.may_share_memory)
+    nonzero = staticmethod(np.nonzero)
+    broadcast_shapes = staticmethod(np.broadcast_shapes)
 
     @staticmethod
     def getitem(x, index):

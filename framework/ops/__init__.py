@@ -58,14 +58,29 @@ from .elementwise import (
     trunc,
     where,
 )
+from .indexing import (
+    argwhere,
+    gather,
+    getitem,
+    index_select,
+    masked_fill,
+    masked_select,
+    nonzero,
+    scatter,
+    scatter_add,
+    take_along_dim,
+)
 from .inplace import (
     add_,
     clamp_,
+    clip_,
     clone,
     copy_,
     detach,
     div_,
     fill_,
+    inplace_or_new,
+    masked_fill_,
     mul_,
     setitem,
     sub_,
@@ -75,19 +90,43 @@ from .linalg import matmul
 from .reduction import amax, amin, mean, sum
 from .shape import (
     broadcast_to,
+    cat,
+    chunk,
+    concat,
+    concatenate,
     expand,
     flatten,
-    getitem,
+    flip,
+    fliplr,
+    flipud,
+    hstack,
+    moveaxis,
+    movedim,
+    narrow,
+    pad,
     permute,
+    repeat,
+    repeat_interleave,
     reshape,
+    roll,
+    select,
+    split,
     squeeze,
+    stack,
     swapaxes,
     swapdims,
     t,
+    tile,
     transpose,
+    tril,
+    triu,
+    unbind,
+    unflatten,
     unsqueeze,
     view,
+    vstack,
 )
+from .sorting import SortResult, TopkResult, argsort, kthvalue, msort, sort, topk, unique
 
 
 def to_backend(x: Tensor, name: str) -> Tensor:
@@ -117,12 +156,23 @@ _METHODS = [
 ]
 
 
+# shape, indexing, sorting and in-place methods (PyTorch has each as a Tensor method)
+_SHAPE_METHODS = [
+    "chunk", "flip", "fliplr", "flipud", "movedim", "moveaxis", "narrow", "repeat",
+    "repeat_interleave", "roll", "select", "split", "tile", "tril", "triu", "unbind",
+    "unflatten", "gather", "scatter", "scatter_add", "index_select", "masked_fill",
+    "masked_select", "nonzero", "argwhere", "take_along_dim", "argsort", "sort", "topk",
+    "kthvalue", "msort", "unique", "clip_", "masked_fill_",
+]
+
+
 def _bind_methods(names: list[str], namespace: dict[str, Any]) -> None:
     for name in names:
         setattr(Tensor, name, namespace[name])
 
 
 _bind_methods(_METHODS, globals())
+_bind_methods(_SHAPE_METHODS, globals())
 
 
 def _expand_as(self: Tensor, other: Tensor) -> Tensor:
@@ -137,6 +187,16 @@ def _type_as(self: Tensor, other: Tensor) -> Tensor:
     return cast(self, other.dtype)
 
 
+def _flip_method(self: Tensor, *dims: Any) -> Tensor:
+    return flip(self, dims[0] if len(dims) == 1 else dims)
+
+
+def _tile_method(self: Tensor, *dims: Any) -> Tensor:
+    return tile(self, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
+
+
+Tensor.flip = _flip_method
+Tensor.tile = _tile_method
 Tensor.expand_as = _expand_as
 Tensor.view_as = _view_as
 Tensor.reshape_as = _view_as
@@ -164,11 +224,7 @@ Tensor.__gt__ = gt
 Tensor.__ge__ = ge
 Tensor.__getitem__ = getitem
 Tensor.__setitem__ = setitem
-Tensor.__iadd__ = lambda self, other: add_(self, other) if not self.requires_grad else add(
-    self, other)
-Tensor.__isub__ = lambda self, other: sub_(self, other) if not self.requires_grad else sub(
-    self, other)
-Tensor.__imul__ = lambda self, other: mul_(self, other) if not self.requires_grad else mul(
-    self, other)
-Tensor.__itruediv__ = lambda self, other: div_(self, other) if not self.requires_grad else div(
-    self, other)
+Tensor.__iadd__ = inplace_or_new(add_, add)
+Tensor.__isub__ = inplace_or_new(sub_, sub)
+Tensor.__imul__ = inplace_or_new(mul_, mul)
+Tensor.__itruediv__ = inplace_or_new(div_, div)
