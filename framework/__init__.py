@@ -65,5 +65,4 @@ bool = bool_  # noqa: A001 - fw.bool, as in PyTorch
 float = float32  # noqa: A001
 int = int32  # noqa: A001
 
-from . import autograd  # noqa: E402,F401
-from . import nn  # noqa: E402,F401
+from . import autograd, nn, optim  # noqa: E402,F401
