@@ -30,6 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def create_app():
+    """The hub application; ``flask --app app <command>`` finds it here."""
+    from hub import create_app as build
+
+    return build()
+
+
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from waitress import serve

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, make_response, render_template
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -56,7 +56,8 @@ def error_response(status: int, message: str | None = None, code: str | None = N
     if wants_json():
         body = {"error": {"code": code or ERROR_CODES.get(status, str(status)), "message": text}}
         return jsonify(body), status
-    return render_template("errors/error.html", status=status, title=title, message=text), status
+    page = render_template("errors/error.html", status=status, title=title, message=text)
+    return make_response(page), status
 
 
 def _handle_http(exc: HTTPException):

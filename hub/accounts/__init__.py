@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask, redirect, request, url_for
+from flask.cli import with_appcontext
 from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager
 
@@ -51,6 +52,7 @@ def _unauthorized():
 @click.option("--username", prompt=True)
 @click.option("--email", prompt=True)
 @click.password_option(help="the admin's password (asked when not given)")
+@with_appcontext
 def create_admin_command(username: str, email: str, password: str) -> None:
     """Create an admin account, or make an existing account an admin."""
     from hub.accounts import services
@@ -70,6 +72,7 @@ def create_admin_command(username: str, email: str, password: str) -> None:
 
 
 @click.command("db-upgrade")
+@with_appcontext
 def db_upgrade_command() -> None:
     """Upgrade the database to the newest schema (Alembic ``upgrade heads``)."""
     from flask import current_app

@@ -12,6 +12,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length
 
 
@@ -58,7 +59,9 @@ class OrganizationForm(FlaskForm):
 class MemberForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=32)])
     role = SelectField(
-        _l("Role"), choices=[("member", _l("Member")), ("owner", _l("Owner"))], default="member"
+        _l("Role"),
+        choices=[SelectChoice("member", _l("Member")), SelectChoice("owner", _l("Owner"))],
+        default="member",
     )
 
 

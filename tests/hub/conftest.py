@@ -10,6 +10,8 @@
       def app_config():
           return {"WTF_CSRF_ENABLED": True}
 
+  or for one test: ``@pytest.mark.parametrize("app_config", [{...}], indirect=True)``.
+
 * ``client`` — Flask's test client; ``db`` — ``hub.db.session()`` inside an app context.
 * ``make_user(role="member", username=None, password=TEST_PASSWORD, **fields)`` — a saved user;
   ``user.plain_password`` holds the password.
@@ -108,9 +110,10 @@ def fresh_database_url(template, directory: Path) -> str:
 
 
 @pytest.fixture
-def app_config() -> dict:
-    """Extra settings for the ``app`` fixture; override in a test module to change them."""
-    return {}
+def app_config(request) -> dict:
+    """Extra settings for the ``app`` fixture: override the fixture in a module, or give them
+    per test with ``@pytest.mark.parametrize("app_config", [{...}], indirect=True)``."""
+    return dict(getattr(request, "param", {}))
 
 
 @pytest.fixture
