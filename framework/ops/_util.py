@@ -21,6 +21,19 @@ def record(out: Tensor, name: str, inputs: tuple, backward: Any, saved: tuple = 
     return out
 
 
+def saved_output(out: Tensor) -> Tensor:
+    """An alias of ``out`` for a gradient rule's ``saved`` tuple.
+
+    A rule that reuses the forward's output array (exp, tanh, sigmoid, softmax, ...) must
+    list this alias in ``saved``: it shares ``out``'s data and version counter, so modifying
+    the output in place before backward raises instead of giving a wrong gradient, and it
+    does not hold ``out`` itself (no reference cycle through the node).
+    """
+    alias = wrap(out.data, out._bk)
+    alias._vc = out._share_vc()
+    return alias
+
+
 def recording(*tensors: Tensor) -> bool:
     """Whether an op on these tensors must be recorded."""
     if not grad_mode.enabled:

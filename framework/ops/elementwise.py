@@ -11,7 +11,15 @@ from typing import Any
 
 from ..autograd.graph import grad_mode
 from ..tensor import Tensor
-from ._util import as_tensor, binary_operands, record, recording, sum_to, wrap
+from ._util import (
+    as_tensor,
+    binary_operands,
+    record,
+    recording,
+    saved_output,
+    sum_to,
+    wrap,
+)
 
 # ----- arithmetic ------------------------------------------------------------------------
 
@@ -169,7 +177,7 @@ def exp(a: Tensor) -> Tensor:
         y = out.data
         bk = a._bk
         record(out, "Exp", (a,), lambda g: g * (exp(a) if grad_mode.enabled else wrap(y, bk)),
-               (a,))
+               (a, saved_output(out)))
     return out
 
 
