@@ -355,12 +355,26 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
 
 
 def unbind(x: Tensor, dim: int = 0) -> tuple:
-    """The slices of ``x`` along ``dim``, with that dimension removed."""
-    from .indexing import getitem
+    """The slices of ``x`` along ``dim``, with that dimension removed.
+
+    One op with several outputs: its gradient stacks the slices' gradients in one step
+    (slicing one by one would scatter each gradient into a full-size zero tensor).
+    """
+    from ..autograd.graph import Node
 
     d = normalize_dim(dim, x.ndim, "unbind")
+    bk = x._bk
     lead = (slice(None),) * d
-    return tuple(getitem(x, lead + (i,)) for i in range(x.shape[d]))
+    outs = tuple(_view_of(wrap(bk.getitem(x.data, lead + (i,)), bk), x)
+                 for i in range(x.shape[d]))
+    if outs and recording(x):
+        node = Node("Unbind", (x,), lambda *grads: stack(grads, d))
+        node.out_meta = [(o.shape, o.dtype, bk) for o in outs]
+        for i, o in enumerate(outs):
+            o.requires_grad = True
+            o._node = node
+            o._idx = i
+    return outs
 
 
 def narrow(x: Tensor, dim: int, start: int, length: int) -> Tensor:
