@@ -14,9 +14,11 @@ from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
 from .module import Module, RemovableHandle
 from .parameter import Buffer, Parameter
+from .attention import MultiheadAttention
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 
 __all__ = [
+    "MultiheadAttention",
     "GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell",
     "Bilinear", "Buffer", "Flatten", "Identity", "Linear", "Module", "ModuleDict",
     "ModuleList", "ParameterDict", "ParameterList", "ReLU", "RemovableHandle",
