@@ -123,18 +123,24 @@ def init_app(app: Flask) -> None:
 # --- keeping the catalogs complete --------------------------------------------------------
 
 
-def extract_messages() -> dict[str, tuple[Path, str]]:
-    """Every translatable string in the hub: msgid -> (catalog folder, first location)."""
-    found: dict[str, tuple[Path, str]] = {}
+def extract_messages() -> dict[str, tuple[Path, str, str | tuple[str, str]]]:
+    """Every translatable string in the hub: msgid -> (catalog folder, location, full id).
+
+    The full id is a ``(singular, plural)`` pair for ``ngettext`` strings.
+    """
+    found: dict[str, tuple[Path, str, str | tuple[str, str]]] = {}
     for filename, _lineno, message, _comments, _context in extract_from_dir(
         str(HUB), EXTRACT_METHODS, keywords=EXTRACT_KEYWORDS, comment_tags=()
     ):
-        msgid = message[0] if isinstance(message, tuple) else message
+        full = tuple(m for m in message if m) if isinstance(message, tuple) else message
+        if isinstance(full, tuple) and len(full) == 1:
+            full = full[0]
+        msgid = full[0] if isinstance(full, tuple) else full
         if not msgid or msgid in found:
             continue
         package = Path(filename).parts[0]
         own = HUB / package / "translations"
-        found[msgid] = (own if own.is_dir() else HUB / "translations", filename)
+        found[msgid] = (own if own.is_dir() else HUB / "translations", filename, full)
     return found
 
 
@@ -155,7 +161,7 @@ def load_catalogs(locale: str = "zh") -> dict[str, str]:
     return translations
 
 
-def missing_translations(locale: str = "zh") -> dict[str, tuple[Path, str]]:
+def missing_translations(locale: str = "zh") -> dict[str, tuple[Path, str, object]]:
     """Strings used in the hub that have no translation into ``locale``."""
     known = load_catalogs(locale)
     return {m: where for m, where in extract_messages().items() if m not in known}
@@ -164,9 +170,9 @@ def missing_translations(locale: str = "zh") -> dict[str, tuple[Path, str]]:
 def add_missing(locale: str = "zh") -> int:
     """Append every missing string, untranslated, to its package's catalog; return how many."""
     missing = missing_translations(locale)
-    by_dir: dict[Path, list[str]] = {}
-    for msgid, (directory, _where) in missing.items():
-        by_dir.setdefault(directory, []).append(msgid)
+    by_dir: dict[Path, list] = {}
+    for directory, _where, full in missing.values():
+        by_dir.setdefault(directory, []).append(full)
     for directory, msgids in by_dir.items():
         po_path = directory / locale / "LC_MESSAGES" / "messages.po"
         po_path.parent.mkdir(parents=True, exist_ok=True)
@@ -174,10 +180,13 @@ def add_missing(locale: str = "zh") -> int:
             with po_path.open("rb") as fh:
                 catalog = read_po(fh, locale=locale)
         else:
-            catalog = Catalog(locale=locale, project="Skiff")
-        for msgid in msgids:
-            if msgid not in catalog:
-                catalog.add(msgid, "")
+            catalog = Catalog(locale=locale, project="Skiff", version=None, fuzzy=False,
+                              header_comment="# Skiff hub translations.")
+        for full in msgids:
+            key = full[0] if isinstance(full, tuple) else full
+            if key in catalog:
+                catalog.delete(key)
+            catalog.add(full, ("",) if isinstance(full, tuple) else "")
         with po_path.open("wb") as fh:
             write_po(fh, catalog, omit_header=False, width=100)
     return len(missing)
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     command = args[0] if args else "check"
     if command == "check":
         missing = missing_translations()
-        for msgid, (_directory, where) in sorted(missing.items(), key=lambda kv: kv[1][1]):
+        for msgid, (_directory, where, _full) in sorted(missing.items(), key=lambda kv: kv[1][1]):
             print(f"{where}: {msgid!r}")
         return 1 if missing else 0
     if command == "update":
