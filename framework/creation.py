@@ -71,7 +71,10 @@ def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = Fa
             dtype = _dt.bool_
         elif isinstance(fill_value, int):
             dtype = _dt.int64
-    return _finish(np.full(tuple(size), fill_value, _float_dtype(dtype)), requires_grad)
+    size = (size,) if isinstance(size, int) else tuple(size)
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _finish(np.full(size, fill_value, _float_dtype(dtype)), requires_grad)
 
 
 def zeros_like(x: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -162,7 +165,7 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     if high is None:
         low, high = 0, low
     dt = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
-    return _finish(_gen(generator).integers(low, high, size=tuple(size)).astype(dt), False)
+    return _finish(_gen(generator).integers(low, high, size=_size((size,))).astype(dt), False)
 
 
 def randperm(n: int, dtype: Any = None, generator: Generator | None = None) -> Tensor:
@@ -173,12 +176,12 @@ def randperm(n: int, dtype: Any = None, generator: Generator | None = None) -> T
 def normal(mean: float = 0.0, std: float = 1.0, size: Any = (), dtype: Any = None,
            generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
     dt = _float_dtype(dtype)
-    arr = _gen(generator).normal(mean, std, size=tuple(size)).astype(dt)
+    arr = _gen(generator).normal(mean, std, size=_size((size,))).astype(dt)
     return _finish(arr, requires_grad)
 
 
 def uniform(low: float = 0.0, high: float = 1.0, size: Any = (), dtype: Any = None,
             generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
     dt = _float_dtype(dtype)
-    arr = _gen(generator).uniform(low, high, size=tuple(size)).astype(dt)
+    arr = _gen(generator).uniform(low, high, size=_size((size,))).astype(dt)
     return _finish(arr, requires_grad)

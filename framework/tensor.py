@@ -12,6 +12,10 @@ from .autograd.graph import Node, run_backward
 
 _new = object.__new__
 
+# Set by framework.jit while it traces: called when Python reads a tensor's values
+# (item/tolist/numpy/__array__), because code after that may branch on them.
+_value_hook = None
+
 
 class Tensor:
     """An n-dimensional array that can record the ops applied to it for autograd.
@@ -117,6 +121,8 @@ class Tensor:
             raise RuntimeError(
                 "can't call numpy() on a tensor that requires grad; use tensor.detach().numpy()"
             )
+        if _value_hook is not None:
+            _value_hook(self, "numpy()")
         return self._bk.to_numpy(self.data)
 
     def item(self) -> Any:
@@ -125,9 +131,13 @@ class Tensor:
                 f"only one-element tensors can be converted to Python scalars, got shape "
                 f"{tuple(self.shape)}"
             )
+        if _value_hook is not None:
+            _value_hook(self, "item()")
         return self._bk.to_numpy(self.data).reshape(()).item()
 
     def tolist(self) -> Any:
+        if _value_hook is not None:
+            _value_hook(self, "tolist()")
         return self._bk.to_numpy(self.data).tolist()
 
     def __float__(self) -> float:
@@ -150,6 +160,8 @@ class Tensor:
         return int(self.item())
 
     def __array__(self, dtype=None, copy=None):
+        if _value_hook is not None:
+            _value_hook(self, "numpy.asarray()")
         arr = self._bk.to_numpy(self.data)
         return arr.astype(dtype) if dtype is not None else arr
 
@@ -334,11 +346,19 @@ def _to_array(data: Any, dtype: Any) -> np.ndarray:
     else:
         arr = data
     want = _dt.as_dtype(dtype) if dtype is not None else None
+    if isinstance(arr, np.generic):  # a NumPy scalar keeps its dtype, like an array
+        arr = np.asarray(arr)
     if isinstance(arr, np.ndarray):
         if want is not None:
             return arr.astype(want, copy=False)
         return arr
-    arr = np.asarray(arr)
+    try:
+        arr = np.asarray(arr)
+    except ValueError:
+        raise TypeError(
+            "could not make a tensor from ragged or non-numeric data; nested lists must be "
+            "rectangular and hold numbers"
+        ) from None
     if want is not None:
         return arr.astype(want, copy=False)
     if arr.dtype.kind == "f":

@@ -18,14 +18,27 @@ def is_grad_enabled() -> bool:
 
 
 class _GradModeContext(contextlib.ContextDecorator):
+    """Sets grad mode inside a ``with`` block or a decorated function (``@fw.no_grad()``
+    and ``@fw.no_grad`` both work, as in PyTorch)."""
+
     mode: bool
 
+    def __new__(cls, orig_func: Any = None):
+        if orig_func is None:
+            return super().__new__(cls)
+        if not callable(orig_func):
+            raise TypeError(f"{cls.__name__}() takes no arguments, got {orig_func!r}")
+        return cls()(orig_func)
+
+    def __init__(self, orig_func: Any = None) -> None:
+        self._prev: list[bool] = []  # a stack, so one instance can be entered re-entrantly
+
     def __enter__(self) -> None:
-        self._prev = grad_mode.enabled
+        self._prev.append(grad_mode.enabled)
         grad_mode.enabled = self.mode
 
     def __exit__(self, *exc: Any) -> None:
-        grad_mode.enabled = self._prev
+        grad_mode.enabled = self._prev.pop()
 
     def __call__(self, fn):  # type: ignore[override]
         @functools.wraps(fn)
