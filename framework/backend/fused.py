@@ -71,6 +71,29 @@ def im2col(x, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
                                                                          oh * ow)
 
 
+def col2im(cols, shape, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
+    """The adjoint of :func:`im2col`: sum patches ``(N, C*kh*kw, OH*OW)`` back into an NCHW
+    array of ``shape`` (overlapping entries add; padding is cropped)."""
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    n, c, h, w = shape
+    oh = (h + 2 * ph - (kh - 1) * dh - 1) // sh + 1
+    ow = (w + 2 * pw - (kw - 1) * dw - 1) // sw + 1
+    cols = cols.reshape(n, c, kh, kw, oh, ow)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
+    if (sh, sw) == (kh, kw) and (dh, dw) == (1, 1):
+        # windows tile the image without overlap: one transposed copy
+        out[:, :, : oh * kh, : ow * kw] = cols.transpose(0, 1, 4, 2, 5, 3).reshape(
+            n, c, oh * kh, ow * kw)
+    else:
+        for i in range(kh):
+            for j in range(kw):
+                out[:, :, i * dh: i * dh + (oh - 1) * sh + 1: sh,
+                    j * dw: j * dw + (ow - 1) * sw + 1: sw] += cols[:, :, i, j]
+    if ph or pw:
+        out = out[:, :, ph: ph + h, pw: pw + w]
+    return out
+
+
 def conv2d(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1)):
     """Cross-correlation of NCHW ``x`` with OIHW ``w`` (+ ``bias``), NCHW output."""
     o, c, kh, kw = w.shape

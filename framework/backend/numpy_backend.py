@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import fused as _fused
+
 # Cephes' rational approximations for erf/erfc (S. L. Moshier, public domain): about 1e-16
 # relative error in float64, so gradients of erf/gelu pass float64 finite-difference checks.
 _ERF_T = np.array([9.60497373987051638749e0, 9.00260197203842689217e1,
@@ -112,6 +114,8 @@ class NumpyBackend:
     erf = staticmethod(erf)
     isnan = np.isnan
     isinf = np.isinf
+    isfinite = np.isfinite
+    invert = np.invert
     logical_not = np.logical_not
 
     # elementwise binary (NumPy broadcasting)
@@ -131,6 +135,11 @@ class NumpyBackend:
     logical_and = np.logical_and
     logical_or = np.logical_or
     logical_xor = np.logical_xor
+    bitwise_and = np.bitwise_and
+    bitwise_or = np.bitwise_or
+    bitwise_xor = np.bitwise_xor
+    fmod = np.fmod
+    remainder = np.remainder
     where = staticmethod(np.where)
     clip = staticmethod(np.clip)
 
@@ -184,3 +193,13 @@ class NumpyBackend:
     matmul = np.matmul
     einsum = staticmethod(np.einsum)
     outer = staticmethod(np.outer)
+
+    # optional fused kernels (reference implementations in framework/backend/fused.py)
+    softmax = staticmethod(_fused.softmax)
+    log_softmax = staticmethod(_fused.log_softmax)
+    gelu = staticmethod(_fused.gelu)
+    layer_norm = staticmethod(_fused.layer_norm)
+    im2col = staticmethod(_fused.im2col)
+    col2im = staticmethod(_fused.col2im)
+    conv2d = staticmethod(_fused.conv2d)
+    attention = staticmethod(_fused.attention)

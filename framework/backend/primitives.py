@@ -286,7 +286,7 @@ _LIST = [
        _F, required=False, tol="transcendental"),
     _p("log_softmax", "fused", "log_softmax(x, axis=-1) -> array",
        "x - max - log(sum(exp(x - max))) along axis.", _F, required=False,
-       tol="transcendental"),
+       tol="accumulate"),
     _p("gelu", "fused", "gelu(x) -> array", "x * (1 + erf(x / sqrt(2))) / 2 (exact GELU).",
        _F, required=False, tol="transcendental"),
     _p("layer_norm", "fused", "layer_norm(x, weight, bias, eps=1e-5) -> array",
@@ -295,6 +295,11 @@ _LIST = [
     _p("im2col", "fused", "im2col(x, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))",
        "Patches of an NCHW image: shape (N, C*kh*kw, OH*OW), channel-major then kernel row "
        "then kernel column, zero padding.", _ALL, required=False),
+    _p("col2im", "fused",
+       "col2im(cols, shape, kh, kw, stride=(1, 1), padding=(0, 0), dilation=(1, 1))",
+       "The adjoint of im2col: patches (N, C*kh*kw, OH*OW) summed back into an NCHW array "
+       "of shape (overlaps add, padding cropped). The gradient of convolution and pooling.",
+       _N, required=False, tol="accumulate"),
     _p("conv2d", "fused",
        "conv2d(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1))",
        "Cross-correlation of NCHW x with OIHW w (+ bias of shape (O,)), output NCHW.", _F,
