@@ -66,3 +66,4 @@ float = float32  # noqa: A001
 int = int32  # noqa: A001
 
 from . import autograd, nn, optim  # noqa: E402,F401
+from .io import SkiffLoadError, load, save  # noqa: E402,F401
