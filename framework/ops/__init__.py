@@ -10,26 +10,41 @@ from .elementwise import (
     abs,
     absolute,
     add,
+    bitwise_and,
+    bitwise_not,
+    bitwise_or,
+    bitwise_xor,
     ceil,
     clamp,
     clip,
     cos,
     div,
     divide,
+    elu,
     eq,
     erf,
     exp,
     expm1,
     floor,
+    fmod,
     ge,
+    gelu,
     greater,
     greater_equal,
     gt,
+    isfinite,
+    isinf,
+    isnan,
     le,
+    leaky_relu,
     less,
     less_equal,
     log,
     log1p,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
     lt,
     maximum,
     minimum,
@@ -42,12 +57,15 @@ from .elementwise import (
     pow,
     reciprocal,
     relu,
+    remainder,
     round,
     rsqrt,
     rsub,
     sigmoid,
     sign,
+    silu,
     sin,
+    softplus,
     sqrt,
     square,
     sub,
@@ -86,8 +104,29 @@ from .inplace import (
     sub_,
     zero_,
 )
-from .linalg import matmul
-from .reduction import amax, amin, mean, sum
+from .linalg import bmm, dot, einsum, ger, inner, matmul, mm, mv, outer
+from .reduction import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumsum,
+    log_softmax,
+    logsumexp,
+    max,
+    max_result,
+    mean,
+    min,
+    min_result,
+    norm,
+    prod,
+    softmax,
+    std,
+    sum,
+    var,
+)
 from .shape import (
     broadcast_to,
     cat,
@@ -151,6 +190,11 @@ _METHODS = [
     "sin", "sqrt", "square", "sub", "subtract", "tan", "tanh", "trunc",
     "add_", "clamp_", "clone", "copy_", "div_", "fill_", "mul_", "sub_", "zero_",
     "matmul", "amax", "amin", "mean", "sum",
+    "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "fmod", "isfinite", "isinf",
+    "isnan", "logical_and", "logical_not", "logical_or", "logical_xor", "remainder",
+    "bmm", "dot", "ger", "inner", "mm", "mv", "outer",
+    "all", "any", "argmax", "argmin", "cumsum", "log_softmax", "logsumexp", "max", "min",
+    "norm", "prod", "softmax", "std", "var",
     "broadcast_to", "expand", "flatten", "permute", "reshape", "squeeze", "swapaxes",
     "swapdims", "t", "transpose", "unsqueeze", "view", "sum_to",
 ]
@@ -197,6 +241,13 @@ def _tile_method(self: Tensor, *dims: Any) -> Tensor:
 
 Tensor.flip = _flip_method
 Tensor.tile = _tile_method
+
+
+def _where(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    return where(condition, self, other)
+
+
+Tensor.where = _where
 Tensor.expand_as = _expand_as
 Tensor.view_as = _view_as
 Tensor.reshape_as = _view_as
@@ -213,6 +264,15 @@ Tensor.__pow__ = pow
 Tensor.__rpow__ = lambda self, other: pow(other, self)
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__mod__ = remainder
+Tensor.__rmod__ = lambda self, other: remainder(other, self)
+Tensor.__and__ = bitwise_and
+Tensor.__rand__ = lambda self, other: bitwise_and(other, self)
+Tensor.__or__ = bitwise_or
+Tensor.__ror__ = lambda self, other: bitwise_or(other, self)
+Tensor.__xor__ = bitwise_xor
+Tensor.__rxor__ = lambda self, other: bitwise_xor(other, self)
+Tensor.__invert__ = bitwise_not
 Tensor.__neg__ = neg
 Tensor.__pos__ = lambda self: self
 Tensor.__abs__ = abs

@@ -150,8 +150,20 @@ def rsub(a: Any, b: Any) -> Tensor:
     return sub(b, a)
 
 
-def reciprocal(a: Tensor) -> Tensor:
-    return div(1.0, a)
+
+def reciprocal(a: Any) -> Tensor:
+    """``1 / a`` elementwise (integer inputs become the default float dtype)."""
+    a = _float_input(a)
+    out = wrap(a._bk.reciprocal(a.data), a._bk)
+    if recording(a):
+        yd, bk = out.data, a._bk
+
+        def grad(g: Tensor) -> Tensor:
+            y = reciprocal(a) if grad_mode.enabled else wrap(yd, bk)
+            return -g * (y * y)
+
+        record(out, "Reciprocal", (a,), grad, (a,))
+    return out
 
 
 def square(a: Tensor) -> Tensor:
@@ -168,6 +180,15 @@ def _float_input(a: Any) -> Tensor:
 
         a = a.astype(_dt.get_default_dtype())
     return a
+
+
+def _zeros_like(g: Tensor) -> Tensor:
+    return wrap(g._bk.zeros(g.shape, g.dtype), g._bk)
+
+
+def _const(data: Any, bk: Any) -> Tensor:
+    """A backend array as a tensor outside the graph (masks and weights in gradient rules)."""
+    return wrap(data, bk)
 
 
 def exp(a: Tensor) -> Tensor:
@@ -214,7 +235,19 @@ def sqrt(a: Tensor) -> Tensor:
 
 
 def rsqrt(a: Tensor) -> Tensor:
-    return reciprocal(sqrt(a))
+    """``1 / sqrt(a)`` elementwise."""
+    a = _float_input(a)
+    bk = a._bk
+    out = wrap(bk.reciprocal(bk.sqrt(a.data)), bk)
+    if recording(a):
+        yd = out.data
+
+        def grad(g: Tensor) -> Tensor:
+            y = rsqrt(a) if grad_mode.enabled else wrap(yd, bk)
+            return g * (y * y * y) * -0.5
+
+        record(out, "Rsqrt", (a,), grad, (a,))
+    return out
 
 
 def sin(a: Tensor) -> Tensor:
@@ -255,13 +288,18 @@ def tanh(a: Tensor) -> Tensor:
     return out
 
 
+def _sigmoid_data(bk: Any, d: Any) -> Any:
+    # exp of -|x| never overflows: sigmoid(x) = where(x >= 0, r, e * r), e = exp(-|x|),
+    # r = 1 / (1 + e)
+    e = bk.exp(bk.negative(bk.abs(d)))
+    r = bk.reciprocal(bk.add(e, 1.0))
+    return bk.where(bk.greater_equal(d, 0), r, bk.multiply(e, r))
+
+
 def sigmoid(a: Tensor) -> Tensor:
     a = _float_input(a)
     bk = a._bk
-    # exp of -|x| never overflows: sigmoid(x) = where(x >= 0, 1/(1+e), e/(1+e)), e = exp(-|x|)
-    e = bk.exp(bk.negative(bk.abs(a.data)))
-    out = wrap(bk.where(a.data >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False),
-               bk)
+    out = wrap(_sigmoid_data(bk, a.data), bk)
     if recording(a):
         yd = out.data
 
@@ -284,19 +322,10 @@ absolute = abs
 
 
 def sign(a: Tensor) -> Tensor:
-    return wrap(a._bk.sign(a.data), a._bk)
-
-
-def relu(a: Tensor) -> Tensor:
-    bk = a._bk
-    out = wrap(bk.maximum(a.data, 0), bk) if a.dtype.kind == "f" else wrap(
-        bk.maximum(a.data, 0), bk)
+    """-1, 0 or 1 by the sign of each element; its gradient is zero."""
+    out = wrap(a._bk.sign(a.data), a._bk)
     if recording(a):
-        def grad(g: Tensor) -> Tensor:
-            mask = wrap(a.data > 0, bk)
-            return g * mask.astype(g.dtype)
-
-        record(out, "Relu", (a,), grad, (a,))
+        record(out, "Sign", (a,), _zeros_like)
     return out
 
 
@@ -309,7 +338,126 @@ def erf(a: Tensor) -> Tensor:
     return out
 
 
-# ----- comparisons (not differentiable, bool results) ------------------------------------
+# ----- activations -------------------------------------------------------------------------
+
+
+def relu(a: Tensor) -> Tensor:
+    """``max(a, 0)``; the gradient at 0 is 0, as in PyTorch."""
+    bk = a._bk
+    out = wrap(bk.maximum(a.data, 0), bk)
+    if recording(a):
+        def grad(g: Tensor) -> Tensor:
+            return g * _const(bk.astype(bk.greater(a.data, 0), g.dtype), bk)
+
+        record(out, "Relu", (a,), grad, (a,))
+    return out
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """``input`` where positive, else ``negative_slope * input``."""
+    a = _float_input(input)
+    bk = a._bk
+    d = a.data
+    out = wrap(bk.where(bk.greater(d, 0), d, bk.multiply(d, negative_slope)), bk)
+    if recording(a):
+        def grad(g: Tensor) -> Tensor:
+            w = bk.where(bk.greater(a.data, 0), 1.0, negative_slope)
+            return g * _const(bk.astype(w, g.dtype), bk)
+
+        record(out, "LeakyRelu", (a,), grad, (a,))
+    return out
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """``input`` where positive, else ``alpha * (exp(input) - 1)``."""
+    a = _float_input(input)
+    bk = a._bk
+    d = a.data
+    pos = bk.greater(d, 0)
+    out = wrap(bk.where(pos, d, bk.multiply(bk.expm1(bk.minimum(d, 0)), alpha)), bk)
+    if recording(a):
+        def grad(g: Tensor) -> Tensor:
+            p = _const(bk.greater(a.data, 0), bk)
+            # exp only of the non-positive side, so no overflow leaks into double backward
+            neg_side = exp(where(p, 0.0, a)) * alpha
+            return g * where(p, 1.0, neg_side)
+
+        record(out, "Elu", (a,), grad, (a,))
+    return out
+
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_K = math.sqrt(2.0 / math.pi)
+_TANH_C = 0.044715
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """Gaussian error linear unit: ``x * Phi(x)`` exactly (``approximate='none'``) or with
+    the tanh approximation (``approximate='tanh'``)."""
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    a = _float_input(input)
+    bk = a._bk
+    d = a.data
+    half_x = bk.multiply(d, 0.5)
+    if approximate == "none":
+        out = wrap(bk.add(half_x, bk.multiply(half_x, bk.erf(bk.multiply(d, _SQRT_HALF)))), bk)
+    else:
+        inner = bk.multiply(bk.add(d, bk.multiply(bk.multiply(bk.multiply(d, d), d), _TANH_C)),
+                            _TANH_K)
+        out = wrap(bk.add(half_x, bk.multiply(half_x, bk.tanh(inner))), bk)
+    if recording(a):
+        if approximate == "none":
+            def grad(g: Tensor) -> Tensor:
+                cdf = erf(a * _SQRT_HALF) * 0.5 + 0.5
+                pdf = exp(a * a * -0.5) * _INV_SQRT_2PI
+                return g * (cdf + a * pdf)
+        else:
+            def grad(g: Tensor) -> Tensor:
+                a2 = a * a
+                t = tanh((a + a2 * a * _TANH_C) * _TANH_K)
+                dinner = (a2 * (3.0 * _TANH_C) + 1.0) * _TANH_K
+                return g * ((t + 1.0) * 0.5 + a * 0.5 * (1.0 - t * t) * dinner)
+
+        record(out, "Gelu", (a,), grad, (a,))
+    return out
+
+
+def silu(input: Tensor) -> Tensor:  # noqa: A002
+    """``x * sigmoid(x)`` (also called swish)."""
+    a = _float_input(input)
+    bk = a._bk
+    sd = _sigmoid_data(bk, a.data)
+    out = wrap(bk.multiply(a.data, sd), bk)
+    if recording(a):
+        def grad(g: Tensor) -> Tensor:
+            s = sigmoid(a) if grad_mode.enabled else wrap(sd, bk)
+            return g * (s * (a * (1.0 - s) + 1.0))
+
+        record(out, "Silu", (a,), grad, (a,))
+    return out
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    """``log(1 + exp(beta * x)) / beta``; linear (``x``) where ``beta * x > threshold``."""
+    a = _float_input(input)
+    bk = a._bk
+    d = a.data
+    z = bk.multiply(d, beta)
+    over = bk.greater(z, threshold)
+    soft = bk.log1p(bk.exp(bk.minimum(z, threshold)))
+    out = wrap(bk.where(over, d, soft if beta == 1 else bk.divide(soft, beta)), bk)
+    if recording(a):
+        def grad(g: Tensor) -> Tensor:
+            lin = _const(bk.greater(bk.multiply(a.data, beta), threshold), bk)
+            return g * where(lin, 1.0, sigmoid(a * beta))
+
+        record(out, "Softplus", (a,), grad, (a,))
+    return out
+
+
+# ----- comparisons and logic (not differentiable, bool results) ---------------------------
 
 
 def _compare(prim: str, name: str):
@@ -329,11 +477,72 @@ le = _compare("less_equal", "le")
 gt = _compare("greater", "gt")
 ge = _compare("greater_equal", "ge")
 less, less_equal, greater, greater_equal, not_equal = lt, le, gt, ge, ne
+logical_and = _compare("logical_and", "logical_and")
+logical_or = _compare("logical_or", "logical_or")
+logical_xor = _compare("logical_xor", "logical_xor")
+logical_and.__doc__ = "Elementwise AND of the truth values (nonzero is true); a bool tensor."
+logical_or.__doc__ = "Elementwise OR of the truth values (nonzero is true); a bool tensor."
+logical_xor.__doc__ = "Elementwise XOR of the truth values (nonzero is true); a bool tensor."
 
 
-def where(condition: Any, a: Any, b: Any) -> Tensor:
-    """``a`` where ``condition`` holds, else ``b`` (broadcast); differentiable in a and b."""
+def logical_not(a: Any) -> Tensor:
+    """Elementwise NOT of the truth values (nonzero is true); a bool tensor."""
+    a = as_tensor(a)
+    return wrap(a._bk.logical_not(a.data), a._bk)
+
+
+def _bitwise(prim: str, name: str):
+    def op(a: Any, b: Any) -> Tensor:
+        a, b = binary_operands(a, b, name)
+        if a.dtype.kind not in "biu":
+            raise TypeError(f"{name}: only bool and integer tensors are supported, got "
+                            f"{a.dtype}")
+        return wrap(getattr(a._bk, prim)(a.data, b.data), a._bk)
+
+    op.__name__ = name
+    op.__doc__ = (f"Elementwise ``{name}`` of bool or integer tensors (``&``, ``|``, ``^`` "
+                  "on masks); not differentiable.")
+    return op
+
+
+bitwise_and = _bitwise("bitwise_and", "bitwise_and")
+bitwise_or = _bitwise("bitwise_or", "bitwise_or")
+bitwise_xor = _bitwise("bitwise_xor", "bitwise_xor")
+
+
+def bitwise_not(a: Tensor) -> Tensor:
+    """Elementwise NOT of a bool tensor, bitwise NOT of an integer tensor (``~x``)."""
+    if a.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not: only bool and integer tensors are supported, got "
+                        f"{a.dtype}")
+    return wrap(a._bk.invert(a.data), a._bk)
+
+
+def isnan(a: Tensor) -> Tensor:
+    """Where the elements are NaN; a bool tensor."""
+    return wrap(a._bk.isnan(a.data), a._bk)
+
+
+def isinf(a: Tensor) -> Tensor:
+    """Where the elements are +inf or -inf; a bool tensor."""
+    return wrap(a._bk.isinf(a.data), a._bk)
+
+
+def isfinite(a: Tensor) -> Tensor:
+    """Where the elements are neither NaN nor infinite; a bool tensor."""
+    return wrap(a._bk.isfinite(a.data), a._bk)
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Tensor:  # noqa: A002
+    """``input`` where ``condition`` holds, else ``other`` (broadcast); differentiable in
+    both. ``condition`` must be a bool tensor; either value may be a Python scalar."""
     cond = as_tensor(condition)
+    if input is None or other is None:
+        raise TypeError("where: give condition, input and other (for the indices where a "
+                        "condition holds use fw.nonzero(condition, as_tuple=True))")
+    if cond.dtype.kind != "b":
+        raise TypeError(f"where: condition must be a bool tensor, got {cond.dtype}")
+    a, b = input, other
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = Tensor(a)
     a, b = binary_operands(a, b, "where")
@@ -351,25 +560,62 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     return out
 
 
-def maximum(a: Any, b: Any) -> Tensor:
-    a, b = binary_operands(a, b, "maximum")
-    out = wrap(a._bk.maximum(a.data, b.data), a._bk)
+def _extremum(a: Any, b: Any, name: str) -> Tensor:
+    a, b = binary_operands(a, b, name)
+    bk = a._bk
+    take_max = name == "maximum"
+    out = wrap((bk.maximum if take_max else bk.minimum)(a.data, b.data), bk)
     if recording(a, b):
         ra, rb = a.requires_grad, b.requires_grad
 
         def grad(g: Tensor) -> tuple:
-            # ties split the gradient evenly, as PyTorch does
-            gt_ = (a > b).astype(g.dtype)
-            eq_ = (a == b).astype(g.dtype) * 0.5
-            return (sum_to(g * (gt_ + eq_), a.shape) if ra else None,
-                    sum_to(g * (1.0 - gt_ - eq_), b.shape) if rb else None)
+            # the winner gets the gradient; ties split it evenly, as PyTorch does
+            ad, bd = a.data, b.data
+            win = bk.greater(ad, bd) if take_max else bk.less(ad, bd)
+            wa = bk.astype(bk.add(win, bk.multiply(bk.equal(ad, bd), 0.5)), g.dtype)
+            return (sum_to(g * _const(wa, bk), a.shape) if ra else None,
+                    sum_to(g * _const(bk.subtract(1.0, wa), bk), b.shape) if rb else None)
 
-        record(out, "Maximum", (a, b), grad, (a, b))
+        record(out, name.capitalize(), (a, b), grad, (a, b))
     return out
 
 
-def minimum(a: Any, b: Any) -> Tensor:
-    return neg(maximum(neg(as_tensor(a)), neg(as_tensor(b))))
+def maximum(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Elementwise maximum (NaN propagates); ties share the gradient evenly."""
+    return _extremum(input, other, "maximum")
+
+
+def minimum(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Elementwise minimum (NaN propagates); ties share the gradient evenly."""
+    return _extremum(input, other, "minimum")
+
+
+def fmod(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Remainder of truncated division (the sign of ``input``), as C's ``fmod``."""
+    a, b = binary_operands(input, other, "fmod")
+    return _modulo(a, b, "fmod", "trunc")
+
+
+def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Remainder of floor division (the sign of ``other``), as Python's ``%``."""
+    a, b = binary_operands(input, other, "remainder")
+    return _modulo(a, b, "remainder", "floor")
+
+
+def _modulo(a: Tensor, b: Tensor, prim: str, rounding: str) -> Tensor:
+    bk = a._bk
+    out = wrap(getattr(bk, prim)(a.data, b.data), bk)
+    if recording(a, b):
+        ra, rb = a.requires_grad, b.requires_grad
+
+        def grad(g: Tensor) -> tuple:
+            # a - q * b with q = rounded a / b, piecewise constant
+            q = _const(getattr(bk, rounding)(bk.divide(a.data, b.data)), bk)
+            return (sum_to(g, a.shape) if ra else None,
+                    sum_to(-g * q, b.shape) if rb else None)
+
+        record(out, prim.capitalize(), (a, b), grad, (a, b))
+    return out
 
 
 # ----- rounding and clamping -------------------------------------------------------------
@@ -380,10 +626,11 @@ def _rounding(prim: str, name: str):
         out = wrap(getattr(a._bk, prim)(a.data), a._bk)
         if recording(a):
             # piecewise constant: the gradient is zero almost everywhere
-            record(out, name.capitalize(), (a,), lambda g: g * 0.0)
+            record(out, name.capitalize(), (a,), _zeros_like)
         return out
 
     op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}``; its gradient is zero."
     return op
 
 
@@ -393,21 +640,69 @@ trunc = _rounding("trunc", "trunc")
 
 
 def round(a: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
+    """Round half to even (to ``decimals`` places); its gradient is zero."""
     out = wrap(a._bk.round(a.data, decimals), a._bk)
     if recording(a):
-        record(out, "Round", (a,), lambda g: g * 0.0)
+        record(out, "Round", (a,), _zeros_like)
     return out
 
 
-def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-    """Limit values to ``[min, max]``; the gradient passes where the value was inside."""
+def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A001,A002
+    """Limit values to ``[min, max]`` (scalars or broadcast tensors).
+
+    As in PyTorch: where ``min > max`` the result is ``max``; the gradient reaches ``input``
+    where ``min <= input <= max``, ``min`` where it was used and ``max`` likewise.
+    """
     if min is None and max is None:
         raise RuntimeError("clamp: at least one of min and max must be given")
-    out = a
+    x = input
+    lo = hi = None
     if min is not None:
-        out = where(out < min, as_tensor(min, out) if not isinstance(min, Tensor) else min, out)
+        x, lo = binary_operands(x, min, "clamp")
     if max is not None:
-        out = where(out > max, as_tensor(max, out) if not isinstance(max, Tensor) else max, out)
+        x, hi = binary_operands(x, max, "clamp")
+        if lo is not None and lo.dtype != x.dtype:
+            x, lo = binary_operands(x, lo, "clamp")
+    bk = x._bk
+    d = x.data
+    if lo is not None:
+        d = bk.maximum(d, lo.data)
+    if hi is not None:
+        d = bk.minimum(d, hi.data)
+    out = wrap(d, bk)
+    if recording(*[t for t in (x, lo, hi) if t is not None]):
+        rx = x.requires_grad
+        rl = lo is not None and lo.requires_grad
+        rh = hi is not None and hi.requires_grad
+
+        def grad(g: Tensor) -> tuple:
+            xd = x.data
+            gx = glo = ghi = None
+            if rx:
+                inside = None
+                if lo is not None:
+                    inside = bk.greater_equal(xd, lo.data)
+                if hi is not None:
+                    below = bk.less_equal(xd, hi.data)
+                    inside = below if inside is None else bk.logical_and(inside, below)
+                gx = sum_to(where(_const(inside, bk), g, 0.0),
+                            x.shape)
+            if rl:
+                used = bk.less(xd, lo.data)
+                if hi is not None:
+                    used = bk.logical_and(used, bk.less(lo.data, hi.data))
+                glo = sum_to(where(_const(used, bk), g, 0.0),
+                             lo.shape)
+            if rh:
+                used = bk.greater(xd, hi.data)
+                if lo is not None:
+                    used = bk.logical_or(used, bk.less(hi.data, lo.data))
+                ghi = sum_to(where(_const(used, bk), g, 0.0),
+                             hi.shape)
+            return gx, glo, ghi
+
+        inputs = (x, lo, hi)
+        record(out, "Clamp", inputs, grad, tuple(t for t in inputs if t is not None))
     return out
 
 
