@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
+import sys
+import threading
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,7 +31,52 @@ def build_parser() -> argparse.ArgumentParser:
         default=int(os.environ.get("THREADS", "8")),
         help="WSGI worker threads (default: $THREADS or 8)",
     )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not start a background job worker next to the web server "
+        "(run `python -m hub.infra.jobs worker` elsewhere)",
+    )
     return parser
+
+
+class JobWorker:
+    """The background job worker (``python -m hub.infra.jobs worker``) as a child process.
+
+    Restarted if it dies; stopped gracefully (SIGINT: running jobs finish) with the server.
+    """
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+        self._stopping = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, name="job-worker", daemon=True)
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "hub.infra.jobs", "worker"])
+        print(f"Skiff job worker started (pid {self.process.pid})", flush=True)
+
+    def start(self) -> None:
+        self._spawn()
+        self._watcher.start()
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            code = self.process.wait()
+            if self._stopping.wait(2.0):
+                return
+            print(f"Skiff job worker exited with status {code}; restarting", flush=True)
+            self._spawn()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 def create_app():
@@ -44,8 +93,18 @@ def main(argv: list[str] | None = None) -> None:
     from hub import create_app
 
     app = create_app()
+    worker = None
+    if not args.no_worker and not app.config.get("JOBS_IMMEDIATE"):
+        worker = JobWorker()
+        worker.start()
+        # Stop the worker on SIGTERM too (service managers), not only on Ctrl-C.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Skiff hub on http://{args.host}:{args.port}", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads)
+    try:
+        serve(app, host=args.host, port=args.port, threads=args.threads)
+    finally:
+        if worker is not None:
+            worker.stop()
 
 
 if __name__ == "__main__":
