@@ -351,6 +351,8 @@ def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
+    if n == 0:  # PyTorch gives ``chunks`` empty pieces
+        return split(x, [0] * chunks, dim)
     return split(x, -(-n // chunks), dim)
 
 

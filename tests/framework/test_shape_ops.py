@@ -107,7 +107,7 @@ def test_split_and_chunk_sizes_follow_pytorch():
     assert [p.shape for p in x.chunk(3)] == [(4,), (4,), (2,)]
     assert [p.shape for p in fw.arange(6).chunk(4)] == [(2,), (2,), (2,)]
     assert [p.tolist() for p in fw.arange(5).chunk(2)] == [[0, 1, 2], [3, 4]]
-    assert [p.shape for p in fw.zeros(0, 2).chunk(2)] == [(0, 2)]
+    assert [p.shape for p in fw.zeros(0, 2).chunk(2)] == [(0, 2), (0, 2)]
 
 
 def test_split_pieces_accumulate_into_one_gradient():
