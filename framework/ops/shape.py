@@ -26,8 +26,9 @@ def _view_of(out: Tensor, x: Tensor) -> Tensor:
     ``data.base`` alone is not enough: NumPy also sets it on copies made through a
     temporary (a reshape of a transposed array), so the memory bounds decide.
     """
-    data = out.data
-    if data.base is not None and x._bk.may_share_memory(data, x.data):
+    base = out.data.base
+    if base is not None and (base is x.data or base is x.data.base
+                             or x._bk.may_share_memory(out.data, x.data)):
         out._vc = x._share_vc()
     return out
 
