@@ -132,7 +132,7 @@ SHAPES = [(), (0,), (7,), (3, 4, 5)]
 BROADCAST = [((3, 4), (3, 4)), ((2, 3, 4), (4,)), ((2, 1, 4), (3, 1)), ((), (5,)),
              ((0, 3), (1, 3)), ((), ()), ((4, 1), (1, 0))]
 # Large enough that accelerated backends take their fast paths (threads, blocking).
-BIG = (256, 160)
+BIG = (512, 640)
 
 
 class _Data:
@@ -506,6 +506,31 @@ def _fused_cases(d: _Data, name: str, quick: bool) -> Iterator[Case]:
     return  # no cases yet: reported as "untested"
 
 
+@dataclass(frozen=True)
+class Rng:
+    """A random generator argument: every call gets a fresh ``default_rng(seed)``, so the
+    backend and the reference draw the same stream."""
+
+    seed: int
+
+
+def _random_cases(name: str) -> Iterator[Case]:
+    if name == "random_uniform":
+        yield Case("float32", (Rng(1), (3, 4)))
+        yield Case("range float64", (Rng(2), (5,), -2.0, 3.0, np.float64))
+        yield Case("0-d", (Rng(3), ()))
+    elif name == "random_normal":
+        yield Case("float32", (Rng(1), (3, 4)))
+        yield Case("mean std float64", (Rng(2), (6,), 1.0, 0.5, np.float64))
+        yield Case("empty", (Rng(3), (0, 2)))
+    elif name == "random_integers":
+        yield Case("int64", (Rng(1), 0, 10, (4, 3)))
+        yield Case("int32", (Rng(2), -5, 5, (7,), np.int32))
+    elif name == "random_permutation":
+        yield Case("int64", (Rng(1), 10))
+        yield Case("empty", (Rng(2), 0))
+
+
 def cases_for(name: str, quick: bool = False, seed: int = 0) -> list[Case]:
     """The conformance cases of primitive ``name`` (deterministic for a seed)."""
     d = _Data(seed + sum(map(ord, name)))
@@ -529,12 +554,16 @@ def cases_for(name: str, quick: bool = False, seed: int = 0) -> list[Case]:
         return list(_movement_cases(d, name, quick))
     if p.group == "linalg":
         return list(_linalg_cases(d, name, quick))
+    if p.group == "random":
+        return list(_random_cases(name))
     return list(_fused_cases(d, name, quick))
 
 
 # ----- running and comparing ----------------------------------------------------------------
 
 def _to_native(v: Any, bk: Any) -> Any:
+    if isinstance(v, Rng):
+        return np.random.default_rng(v.seed)
     if isinstance(v, np.ndarray):
         return bk.from_numpy(v.copy())
     if isinstance(v, list):

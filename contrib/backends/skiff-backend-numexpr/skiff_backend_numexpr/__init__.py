@@ -1,18 +1,20 @@
-"""A Skiff backend whose large elementwise kernels run multithreaded and fused via numexpr.
+"""A Skiff CPU backend: multithreaded elementwise kernels and numexpr-fused normalizations.
 
-Native arrays are NumPy arrays (the chip is the host CPU), so every primitive this plug-in does
-not accelerate is the reference's own NumPy function, bound explicitly below: nothing falls
-back, nothing is copied. What it does accelerate:
+NumPy runs every elementwise ufunc on one core. This plug-in keeps NumPy arrays as its native
+arrays (the chip is the host CPU) and changes two things:
 
-- unary math (``exp``, ``log``, ``tanh``, ``sqrt``, ``sin``, ...) and binary arithmetic
-  (``add``, ``multiply``, ``divide``, ``power``, ``maximum``, ...) on float32/float64 arrays of
-  at least :data:`MIN_ELEMENTS` elements: numexpr splits the work over all cores and streams
-  it through cache-sized blocks;
-- the fused kernels ``softmax``, ``log_softmax`` and ``layer_norm``: one numexpr pass instead
-  of several NumPy passes with full-size temporaries.
+- **multithreaded elementwise primitives**: unary math (``exp``, ``tanh``, ``log``, ...) and
+  binary arithmetic (``add``, ``multiply``, ``divide``, ``maximum``, ...) on float arrays of at
+  least :data:`MIN_PARALLEL_ELEMENTS` elements are split into one contiguous chunk per core,
+  each chunk computed by NumPy's own SIMD loop in a worker thread (NumPy releases the GIL), so
+  results are bit-identical to the reference;
+- **fused kernels through numexpr**: ``softmax`` and ``layer_norm`` evaluate their elementwise
+  parts as single numexpr expressions (one pass over memory, no full-size temporaries, all
+  cores) instead of several NumPy passes.
 
-Smaller arrays, other dtypes and exotic keyword arguments go straight to NumPy, whose one call
-is cheaper than numexpr's dispatch there.
+Every other primitive is the reference's own NumPy function, bound explicitly at the end of
+this module: nothing falls back, nothing is copied. Small arrays, other dtypes and
+non-contiguous operands go straight to NumPy, whose one call is cheaper there.
 
 >>> import framework as fw
 >>> x = fw.ones(3).to("numexpr")
@@ -22,6 +24,8 @@ is cheaper than numexpr's dispatch there.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 
 import numexpr as ne
@@ -30,13 +34,27 @@ import numpy as np
 from framework.backend import Backend
 from framework.backend.numpy_backend import NumpyBackend
 
-__all__ = ["MIN_ELEMENTS", "NumexprBackend"]
+__all__ = ["MIN_FUSED_ELEMENTS", "MIN_PARALLEL_ELEMENTS", "NumexprBackend", "THREADS"]
 
-# Below this many result elements one NumPy call beats numexpr's parse-and-dispatch overhead
-# (about 20 µs); measured with `python -m framework.bench.backends`.
-MIN_ELEMENTS = 1 << 15
+# Below these sizes one NumPy call beats splitting the work (thread hand-off costs about
+# 20 µs); measured with `python -m framework.bench.backends`.
+MIN_PARALLEL_ELEMENTS = 1 << 18
+MIN_FUSED_ELEMENTS = 1 << 15
+
+try:
+    THREADS = len(os.sched_getaffinity(0))
+except AttributeError:  # not Linux
+    THREADS = os.cpu_count() or 1
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_pool: ThreadPoolExecutor | None = None
+
+
+def _workers() -> ThreadPoolExecutor:
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="skiff-numexpr")
+    return _pool
 
 
 def _version() -> str:
@@ -47,58 +65,79 @@ def _version() -> str:
     return f"{own}+numexpr{ne.__version__}"
 
 
-def _unary(expr: str, reference):
-    def primitive(x, *args, **kwargs):
-        if (not args and not kwargs and type(x) is np.ndarray and x.dtype in _FLOATS
-                and x.size >= MIN_ELEMENTS):
-            return ne.evaluate(expr, local_dict={"x": x})
-        return reference(x, *args, **kwargs)
+def _chunks(n: int) -> list[slice]:
+    step = -(-n // THREADS)
+    return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
-    primitive.__name__ = reference.__name__
-    primitive.__doc__ = f"{reference.__name__} via numexpr ``{expr}`` on large float arrays."
+
+def _parallel(fn, *parts) -> None:
+    """Run ``fn(i)`` for every chunk index; exceptions propagate."""
+    for f in [_workers().submit(fn, i) for i in range(len(parts[0]))]:
+        f.result()
+
+
+def _unary(ufunc):
+    def primitive(x, *args, **kwargs):
+        if (THREADS > 1 and not args and not kwargs and type(x) is np.ndarray
+                and x.dtype in _FLOATS and x.size >= MIN_PARALLEL_ELEMENTS
+                and x.flags.c_contiguous):
+            flat = x.reshape(-1)
+            out = np.empty_like(flat)
+            parts = _chunks(flat.size)
+            _parallel(lambda i: ufunc(flat[parts[i]], out=out[parts[i]]), parts)
+            return out.reshape(x.shape)
+        return ufunc(x, *args, **kwargs)
+
+    primitive.__name__ = ufunc.__name__
+    primitive.__doc__ = f"{ufunc.__name__}, split over {THREADS} threads for large arrays."
     return primitive
 
 
-def _operand(v, dtype):
-    """v as an array of ``dtype`` if it can join a numexpr expression without changing the
-    result's dtype, else None."""
-    if type(v) is np.ndarray:
-        return v if v.dtype == dtype else None
-    if isinstance(v, (int, float)) and not isinstance(v, bool):
-        return np.asarray(v, dtype)  # a Python scalar never widens (NEP 50)
-    return None
+def _rows(v, shape):
+    """How to cut operand ``v`` along the result's first axis: 'full' (it spans it), 'whole'
+    (it broadcasts along it) or None (not splittable)."""
+    if not isinstance(v, np.ndarray):
+        return "whole" if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+    if v.ndim < len(shape) or v.shape[0] == 1:
+        return "whole"
+    return "full" if v.shape[0] == shape[0] else None
 
 
-def _binary(expr: str, reference):
+def _binary(ufunc):
     def primitive(x, y, out=None, **kwargs):
-        if type(x) is np.ndarray:
-            dt = x.dtype
-        elif type(y) is np.ndarray:
-            dt = y.dtype
-        else:
-            return reference(x, y, out=out, **kwargs)
-        if dt in _FLOATS and (not kwargs or kwargs == {"casting": "unsafe"}):
-            a, b = _operand(x, dt), _operand(y, dt)
-            if a is not None and b is not None:
-                shape = np.broadcast_shapes(a.shape, b.shape)
-                size = 1
-                for n in shape:
-                    size *= n
-                if size >= MIN_ELEMENTS and (
-                    out is None or (type(out) is np.ndarray and out.dtype == dt
-                                    and out.shape == shape and out.flags.c_contiguous)
-                ):
-                    return ne.evaluate(expr, local_dict={"x": a, "y": b}, out=out)
-        return reference(x, y, out=out, **kwargs) if out is not None else reference(
-            x, y, **kwargs)
+        tx, ty = type(x) is np.ndarray, type(y) is np.ndarray
+        dt = x.dtype if tx else (y.dtype if ty else None)
+        if THREADS > 1 and dt in _FLOATS and (tx or ty) and set(kwargs) <= {"casting"}:
+            shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+            size = 1
+            for n in shape:
+                size *= n
+            big = size >= MIN_PARALLEL_ELEMENTS and shape[0] >= THREADS
+            rx = _rows(x, shape) if big else None
+            ry = _rows(y, shape) if big else None
+            if rx and ry and (out is None or (type(out) is np.ndarray and out.shape == shape)):
+                if out is None:
+                    out = np.empty(shape, np.result_type(x, y))
+                parts = _chunks(shape[0])
 
-    primitive.__name__ = reference.__name__
-    primitive.__doc__ = f"{reference.__name__} via numexpr ``{expr}`` on large float arrays."
+                def work(i, s=parts):
+                    a = x[s[i]] if rx == "full" else x
+                    b = y[s[i]] if ry == "full" else y
+                    ufunc(a, b, out=out[s[i]], **kwargs)
+
+                _parallel(work, parts)
+                return out
+        if out is not None:
+            return ufunc(x, y, out=out, **kwargs)
+        return ufunc(x, y, **kwargs)
+
+    primitive.__name__ = ufunc.__name__
+    primitive.__doc__ = f"{ufunc.__name__}, split over {THREADS} threads for large arrays."
     return primitive
 
 
 def _big_float(x) -> bool:
-    return type(x) is np.ndarray and x.dtype in _FLOATS and x.size >= MIN_ELEMENTS
+    return type(x) is np.ndarray and x.dtype in _FLOATS and x.size >= MIN_FUSED_ELEMENTS
 
 
 def _softmax(x, axis=-1):
@@ -108,17 +147,6 @@ def _softmax(x, axis=-1):
     e = ne.evaluate("exp(x - m)", local_dict={"x": x, "m": m})
     s = np.sum(e, axis=axis, keepdims=True)
     return ne.evaluate("e / s", local_dict={"e": e, "s": s}, out=e)
-
-
-def _log_softmax(x, axis=-1):
-    if not _big_float(x):
-        return NumpyBackend.log_softmax(x, axis)
-    m = np.max(x, axis=axis, keepdims=True)
-    s = np.sum(ne.evaluate("exp(x - m)", local_dict={"x": x, "m": m}), axis=axis,
-               keepdims=True)
-    with np.errstate(divide="ignore"):
-        lse = m + np.log(s)
-    return ne.evaluate("x - lse", local_dict={"x": x, "lse": lse})
 
 
 def _layer_norm(x, weight=None, bias=None, eps=1e-5):
@@ -139,36 +167,35 @@ def _layer_norm(x, weight=None, bias=None, eps=1e-5):
 
 
 class NumexprBackend(Backend):
-    """CPU backend: NumPy arrays, numexpr kernels for large float elementwise work."""
+    """CPU backend: NumPy arrays, threaded elementwise kernels, numexpr-fused normalizations."""
 
     name = "numexpr"
     version = _version()
     ndarray = np.ndarray
-    device = f"CPU, numexpr with {ne.detect_number_of_cores()} threads"
+    device = f"CPU, {THREADS} threads (numexpr {ne.__version__})"
 
-    exp = staticmethod(_unary("exp(x)", np.exp))
-    log = staticmethod(_unary("log(x)", np.log))
-    log1p = staticmethod(_unary("log1p(x)", np.log1p))
-    expm1 = staticmethod(_unary("expm1(x)", np.expm1))
-    sqrt = staticmethod(_unary("sqrt(x)", np.sqrt))
-    sin = staticmethod(_unary("sin(x)", np.sin))
-    cos = staticmethod(_unary("cos(x)", np.cos))
-    tan = staticmethod(_unary("tan(x)", np.tan))
-    tanh = staticmethod(_unary("tanh(x)", np.tanh))
-    abs = staticmethod(_unary("abs(x)", np.abs))
-    negative = staticmethod(_unary("-x", np.negative))
+    exp = staticmethod(_unary(np.exp))
+    log = staticmethod(_unary(np.log))
+    log1p = staticmethod(_unary(np.log1p))
+    expm1 = staticmethod(_unary(np.expm1))
+    sqrt = staticmethod(_unary(np.sqrt))
+    sin = staticmethod(_unary(np.sin))
+    cos = staticmethod(_unary(np.cos))
+    tan = staticmethod(_unary(np.tan))
+    tanh = staticmethod(_unary(np.tanh))
+    abs = staticmethod(_unary(np.abs))
+    negative = staticmethod(_unary(np.negative))
+    reciprocal = staticmethod(_unary(np.reciprocal))
 
-    add = staticmethod(_binary("x + y", np.add))
-    subtract = staticmethod(_binary("x - y", np.subtract))
-    multiply = staticmethod(_binary("x * y", np.multiply))
-    divide = staticmethod(_binary("x / y", np.true_divide))
-    power = staticmethod(_binary("x ** y", np.power))
-    # NumPy's maximum/minimum propagate NaN from either side; so do these expressions.
-    maximum = staticmethod(_binary("where((x >= y) | (x != x), x, y)", np.maximum))
-    minimum = staticmethod(_binary("where((x <= y) | (x != x), x, y)", np.minimum))
+    add = staticmethod(_binary(np.add))
+    subtract = staticmethod(_binary(np.subtract))
+    multiply = staticmethod(_binary(np.multiply))
+    divide = staticmethod(_binary(np.true_divide))
+    power = staticmethod(_binary(np.power))
+    maximum = staticmethod(_binary(np.maximum))
+    minimum = staticmethod(_binary(np.minimum))
 
     softmax = staticmethod(_softmax)
-    log_softmax = staticmethod(_log_softmax)
     layer_norm = staticmethod(_layer_norm)
 
 
