@@ -302,3 +302,15 @@ def test_admin_job_list(app, client, make_user, login):
     filtered = client.get("/admin/jobs?kind=test.refuse").get_data(as_text=True)
     assert "<code>test.refuse</code>" in filtered and "<code>test.add</code>" not in filtered
     assert "/admin/jobs" in client.get("/admin/").get_data(as_text=True)
+
+
+def test_job_page_speaks_chinese(app, client, make_user, login):
+    owner = make_user()
+    with app.app_context():
+        job_id = jobs.enqueue("test.add", {"a": 1, "b": 2}, owner=owner).id
+    login(client, owner)
+    client.set_cookie("skiff_lang", "zh")
+    html = client.get(f"/jobs/{job_id}").get_data(as_text=True)
+    assert f"任务 {job_id}" in html
+    assert "排队中" in html
+    assert 'data-label-running="运行中"' in html
