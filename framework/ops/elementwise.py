@@ -122,7 +122,7 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
                 gb = sum_to(g * y * safe_log, b.shape)
             return ga, gb
 
-        record(out, "Pow", (a, b), grad, (a, b))
+        record(out, "Pow", (a, b), grad, (a, b, saved_output(out)))
     return out
 
 
@@ -162,7 +162,7 @@ def reciprocal(a: Any) -> Tensor:
             y = reciprocal(a) if grad_mode.enabled else wrap(yd, bk)
             return -g * (y * y)
 
-        record(out, "Reciprocal", (a,), grad, (a,))
+        record(out, "Reciprocal", (a,), grad, (a, saved_output(out)))
     return out
 
 
@@ -246,7 +246,7 @@ def rsqrt(a: Tensor) -> Tensor:
             y = rsqrt(a) if grad_mode.enabled else wrap(yd, bk)
             return g * (y * y * y) * -0.5
 
-        record(out, "Rsqrt", (a,), grad, (a,))
+        record(out, "Rsqrt", (a,), grad, (a, saved_output(out)))
     return out
 
 
@@ -284,7 +284,7 @@ def tanh(a: Tensor) -> Tensor:
             y = tanh(a) if grad_mode.enabled else wrap(yd, a._bk)
             return g * (1.0 - y * y)
 
-        record(out, "Tanh", (a,), grad, (a,))
+        record(out, "Tanh", (a,), grad, (a, saved_output(out)))
     return out
 
 
@@ -307,7 +307,7 @@ def sigmoid(a: Tensor) -> Tensor:
             y = sigmoid(a) if grad_mode.enabled else wrap(yd, bk)
             return g * y * (1.0 - y)
 
-        record(out, "Sigmoid", (a,), grad, (a,))
+        record(out, "Sigmoid", (a,), grad, (a, saved_output(out)))
     return out
 
 

@@ -8,13 +8,14 @@ framework ops, so all of them can be differentiated again.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 from typing import Any
 
 from .. import dtypes as _dt
 from ..autograd.graph import grad_mode
 from ..tensor import Tensor
-from ._util import normalize_dim, normalize_dims, record, recording, wrap
+from ._util import normalize_dim, normalize_dims, record, recording, saved_output, wrap
 
 # max(x, dim) and min(x, dim) return these, like PyTorch's torch.return_types
 max_result = namedtuple("max", ["values", "indices"])
@@ -33,6 +34,12 @@ def _expand_back(g: Tensor, shape: tuple, axes: tuple | None, keepdim: bool) -> 
     elif not keepdim:
         g = reshape(g, (1,) * len(shape))
     return broadcast_to(g, shape)
+
+
+def _axes(dim: Any, x: Tensor, op: str) -> tuple | None:
+    """``dim`` as sorted non-negative axes; on a 0-d tensor dim 0 (or -1) means all."""
+    axes = normalize_dims(dim, x.ndim, op)
+    return None if axes and x.ndim == 0 else axes
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:
@@ -78,7 +85,7 @@ def sum(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = None
     """Sum over ``dim`` (all by default). Bool and integer tensors sum to int64; float16
     accumulates in float32, as in PyTorch."""
     x = input
-    axes = normalize_dims(dim, x.ndim, "sum")
+    axes = _axes(dim, x, "sum")
     bk = x._bk
     if dtype is not None:
         want = _dt.as_dtype(dtype)
@@ -112,7 +119,7 @@ def mean(input: Tensor, dim: Any = None, keepdim: bool = False, dtype: Any = Non
         )
     if dtype is not None:
         x = x.astype(dtype)
-    axes = normalize_dims(dim, x.ndim, "mean")
+    axes = _axes(dim, x, "mean")
     count = _count(x.shape, axes)
     s = sum(x, dim=dim, keepdim=keepdim)
     return s * (1.0 / count) if count else s * math.nan
@@ -133,7 +140,7 @@ def _moments(x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
         dim, unbiased = None, dim
     _float_only(x, op)
     corr = _correction(correction, unbiased)
-    axes = normalize_dims(dim, x.ndim, op)
+    axes = _axes(dim, x, op)
     n = _count(x.shape, axes)
     bk = x._bk
     d = x.data
@@ -141,8 +148,13 @@ def _moments(x: Tensor, dim: Any, unbiased: Any, keepdim: bool, correction: Any,
     dev = bk.subtract(d, mu)
     ss = bk.sum(bk.multiply(dev, dev), axis=axes, keepdims=keepdim)
     dof = n - corr
-    # dof <= 0 gives inf (or NaN for 0/0), like PyTorch
-    var_data = bk.multiply(ss, 1.0 / dof if dof > 0 else math.inf)
+    if dof > 0:
+        var_data = bk.multiply(ss, 1.0 / dof)
+    else:
+        # no degrees of freedom left: inf, or NaN for 0/0, with a warning, like PyTorch
+        warnings.warn(f"{op}(): degrees of freedom is <= 0 (correction {corr} for {n} "
+                      "elements per slice)", RuntimeWarning, stacklevel=3)
+        var_data = bk.astype(bk.where(bk.equal(ss, 0), math.nan, math.inf), x.dtype)
     return axes, corr, dof, dev, var_data
 
 
@@ -196,7 +208,7 @@ def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
             return (_expand_back(g, shape, axes, keepdim) * centered
                     * where(zero, 0.0, scale / where(zero, 1.0, s)))
 
-        record(out, "Std", (x,), grad, (x,))
+        record(out, "Std", (x,), grad, (x, saved_output(out)))
     return out
 
 
@@ -205,7 +217,7 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype: An
     x = input
     if dtype is not None:
         x = x.astype(dtype)
-    axes = None if dim is None else (normalize_dim(dim, x.ndim, "prod"),)
+    axes = None if dim is None else _axes(normalize_dim(dim, x.ndim, "prod"), x, "prod")
     bk = x._bk
     want = _dt.int64 if x.dtype.kind in "biu" else None
     out = wrap(bk.prod(x.data, axis=axes, keepdims=keepdim, dtype=want), bk)
@@ -273,7 +285,7 @@ def _product_of_others(x: Tensor, axes: tuple | None) -> Tensor:
 
 def _extreme(x: Tensor, dim: Any, keepdim: bool, name: str, prim: str) -> Tensor:
     """amax/amin (and max/min without dim): the gradient is shared evenly among ties."""
-    axes = normalize_dims(dim, x.ndim, name)
+    axes = _axes(dim, x, name)
     _nonempty(x, axes, name)
     bk = x._bk
     out = wrap(getattr(bk, prim)(x.data, axis=axes, keepdims=keepdim), bk)
@@ -287,7 +299,7 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, name: str, prim: str) -> Tensor
             weight = bk.divide(hit, bk.sum(hit, axis=axes, keepdims=True))
             return _expand_back(g, shape, axes, keepdim) * wrap(bk.astype(weight, g.dtype), bk)
 
-        record(out, name.capitalize(), (x,), grad, (x,))
+        record(out, name.capitalize(), (x,), grad, (x, saved_output(out)))
     return out
 
 
@@ -327,7 +339,7 @@ def _extreme_along(x: Tensor, dim: int, keepdim: bool, name: str) -> Any:
             onehot = wrap(bk.astype(bk.equal(pos, keep), g.dtype), bk)
             return _expand_back(g, shape, (ax,), keepdim) * onehot
 
-        record(values, name.capitalize(), (x,), grad, (x,))
+        record(values, name.capitalize(), (x,), grad, (x, saved_output(indices)))
     return (max_result if name == "max" else min_result)(values, indices)
 
 
@@ -398,7 +410,7 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa
     from .elementwise import _float_input, exp
 
     x = _float_input(input)
-    axes = normalize_dims(dim, x.ndim, "logsumexp")
+    axes = _axes(dim, x, "logsumexp")
     bk = x._bk
     d = x.data
     kept = _kept_shape(x.shape, axes)
@@ -417,7 +429,7 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa
             y = logsumexp(x, axes, keepdim=True) if grad_mode.enabled else wrap(lse, bk)
             return _expand_back(g, shape, axes, keepdim) * exp(x - y)
 
-        record(out, "Logsumexp", (x,), grad, (x,))
+        record(out, "Logsumexp", (x,), grad, (x, saved_output(out)))
     return out
 
 
@@ -445,7 +457,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
     if isinstance(p, str) or not isinstance(p, (int, float)):
         raise ValueError(f"norm: unsupported p={p!r}; use 'fro', inf, -inf or a number")
     p = float(p)
-    axes = normalize_dims(dim, x.ndim, "norm")
+    axes = _axes(dim, x, "norm")
     bk = x._bk
     d = x.data
     if p == 2:
@@ -483,7 +495,7 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
                 return ge * x / safe
             return ge * sign(x) * abs_(x) ** (p - 1) / safe ** (p - 1)
 
-        record(out, "Norm", (x,), grad, (x,))
+        record(out, "Norm", (x,), grad, (x, saved_output(out)))
     return out
 
 
@@ -492,13 +504,13 @@ def norm(input: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False, 
 
 def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
     """Whether every element (along ``dim``) is nonzero; a bool tensor."""
-    axes = normalize_dims(dim, input.ndim, "all")
+    axes = _axes(dim, input, "all")
     return wrap(input._bk.all(input.data, axis=axes, keepdims=keepdim), input._bk)
 
 
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001,A002
     """Whether any element (along ``dim``) is nonzero; a bool tensor."""
-    axes = normalize_dims(dim, input.ndim, "any")
+    axes = _axes(dim, input, "any")
     return wrap(input._bk.any(input.data, axis=axes, keepdims=keepdim), input._bk)
 
 
@@ -565,7 +577,7 @@ def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
             gy = g * y
             return gy - y * sum(gy, ax, keepdim=True)
 
-        record(out, "Softmax", (x,), grad, (x,))
+        record(out, "Softmax", (x,), grad, (x, saved_output(out)))
     return out
 
 
@@ -590,5 +602,5 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: 
             y = log_softmax(x, ax) if grad_mode.enabled else wrap(yd, bk)
             return g - exp(y) * sum(g, ax, keepdim=True)
 
-        record(out, "LogSoftmax", (x,), grad, (x,))
+        record(out, "LogSoftmax", (x,), grad, (x, saved_output(out)))
     return out
