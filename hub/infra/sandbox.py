@@ -19,7 +19,9 @@ What the sandboxed program gets:
 When the hub runs as root (servers, CI) the program runs under its own unprivileged user id
 (a fresh one from :data:`SANDBOX_UID_RANGE` per run), so that the process limit is enforced
 (the kernel never enforces it for root) and file permissions protect the host as well as the
-read-only mounts do. The job directory is handed to that user before the run.
+read-only mounts do. The job directory is handed to that user before the run. Run by an
+ordinary user, bubblewrap creates a user namespace instead, in which the process limit counts
+only the sandbox's own processes.
 
 If bubblewrap is missing or a sandbox cannot be created, :class:`SandboxUnavailable` is
 raised: untrusted code is never run without the sandbox. The check runs once per process.

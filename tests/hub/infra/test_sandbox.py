@@ -438,3 +438,61 @@ def test_notebook_runs_in_the_sandbox_with_a_python3_kernel(job):
     assert result.ok, result.stderr_text
     executed = nbformat.reads(read_job_file(job, "executed.ipynb").decode(), as_version=4)
     assert executed.cells[1].outputs[0]["text"] == "answer 42\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as an ordinary user every test above already "
+                    "runs the sandbox unprivileged")
+@pytest.mark.skipif(not os.path.exists("/usr/bin/python3"),
+                    reason="needs Debian's /usr/bin/python3, which an unprivileged user can run")
+def test_unprivileged_hub_gets_the_same_sandbox():
+    """The hub run by an ordinary user: bubblewrap makes a user namespace, limits still hold."""
+    import json
+    import shutil
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="skiff-unpriv-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        shutil.copy(sandbox.__file__, base / "sandbox.py")
+        job = base / "job"
+        job.mkdir()
+        os.chown(job, 65534, 65534)
+        probe = _py(
+            """
+            import json, sys
+            sys.path.insert(0, sys.argv[1])
+            import sandbox as sb
+            fork = (
+                "import os, time\\n"
+                "n = 0\\n"
+                "while True:\\n"
+                "    try: pid = os.fork()\\n"
+                "    except OSError: break\\n"
+                "    if pid == 0: time.sleep(1); os._exit(0)\\n"
+                "    n += 1\\n"
+                "print(n)\\n"
+            )
+            forks = sb.run_sandboxed(["/usr/bin/python3", "-c", fork], sys.argv[2],
+                                     limits=sb.Limits(processes=12, wall_seconds=20))
+            writes = sb.run_sandboxed(
+                ["/bin/sh", "-c", "echo ok > /job/ok; echo no > /usr/no; id -u"], sys.argv[2],
+                limits=sb.Limits(wall_seconds=20))
+            print(json.dumps({"forks": forks.stdout_text, "writes": writes.stdout_text,
+                              "errors": writes.stderr_text, "uid": __import__("os").getuid()}))
+            """
+        )
+        (base / "probe.py").write_text(probe)
+        out = subprocess.run(
+            ["/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             "/usr/bin/python3", str(base / "probe.py"), str(base), str(job)],
+            capture_output=True, text=True, timeout=60, cwd=base,
+        )
+        assert out.returncode == 0, out.stderr
+        report = json.loads(out.stdout)
+        assert report["uid"] == 65534
+        assert int(report["forks"]) < 12  # the process limit holds inside the user namespace
+        assert (job / "ok").read_text() == "ok\n"
+        assert "Read-only file system" in report["errors"]
+        assert not Path("/usr/no").exists()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
