@@ -174,3 +174,16 @@ def test_failed_inplace_op_changes_nothing():
     with pytest.raises(RuntimeError):
         x[0:2] = fw.ones(3)
     assert x.tolist() == [1.0, 2.0] and x._version == 0
+
+
+@pytest.mark.parametrize("op", [
+    fw.exp, fw.tanh, fw.sigmoid, fw.reciprocal, fw.rsqrt,
+    lambda x: fw.softmax(x, dim=0), lambda x: fw.amax(x, dim=0, keepdim=True),
+])
+def test_every_rule_that_reuses_its_output_is_protected(op):
+    x = fw.tensor([0.5, 1.0, 2.0], requires_grad=True)
+    y = op(x)
+    with fw.no_grad():
+        y.mul_(2)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        y.sum().backward()
