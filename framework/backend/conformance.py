@@ -169,8 +169,9 @@ def _unary_cases(d: _Data, name: str, quick: bool) -> Iterator[Case]:
             yield Case(f"{np.dtype(dt).name}{shape}", (x,))
         yield Case(f"{np.dtype(dt).name} nan/inf/-0", (d.special(dt),))
         yield Case(f"{np.dtype(dt).name} large", (d.normal((9,), dt, 1e4),))
-        yield Case(f"{np.dtype(dt).name} big{BIG}",
-                   (d.positive(BIG, dt) if domain_positive else d.normal(BIG, dt),))
+        if not quick or dt == np.float32:
+            yield Case(f"{np.dtype(dt).name} big{BIG}",
+                       (d.positive(BIG, dt) if domain_positive else d.normal(BIG, dt),))
     if name in ("negative", "abs", "sign", "logical_not", "invert"):
         for dt in INTS:
             yield Case(f"{np.dtype(dt).name}", (d.normal((3, 4), dt),))
@@ -205,14 +206,15 @@ def _binary_cases(d: _Data, name: str, quick: bool) -> Iterator[Case]:
         yield Case(f"{np.dtype(dt).name} large", (d.normal((8,), dt, 1e20),
                                                   d.normal((8,), dt, 1e20)))
         big = d.positive(BIG, dt) if name == "power" else d.normal(BIG, dt)
-        yield Case(f"{np.dtype(dt).name} big", (big, d.normal(BIG, dt)))
-        yield Case(f"{np.dtype(dt).name} big x row", (big, d.normal(BIG[-1:], dt)))
-        yield Case(f"{np.dtype(dt).name} scalar 2.5", (big, 2.5))
+        if not quick or dt == np.float32:
+            yield Case(f"{np.dtype(dt).name} big", (big, d.normal(BIG, dt)))
+            yield Case(f"{np.dtype(dt).name} big x row", (big, d.normal(BIG[-1:], dt)))
+            yield Case(f"{np.dtype(dt).name} scalar 2.5", (big, 2.5))
         yield Case(f"{np.dtype(dt).name} scalar int 0", (d.normal((7,), dt), 0))
         yield Case(f"{np.dtype(dt).name} scalar left", (3.0, d.positive((7,), dt)))
     if name in ("add", "subtract", "multiply", "divide"):
         for dt in FLOATS:
-            for shape in ((5,), BIG):
+            for shape in ((5,), BIG) if not quick or dt == np.float32 else ((5,),):
                 out = np.zeros(shape, dt)
                 yield Case(f"{np.dtype(dt).name} out= {shape}",
                            (d.normal(shape, dt), d.normal(shape, dt)), {"out": out})
@@ -349,7 +351,8 @@ def _movement_cases(d: _Data, name: str, quick: bool) -> Iterator[Case]:
     table: dict[str, list[Case]] = {
         "reshape": [Case("3d->2d", (x, (6, 4))), Case("-1", (xi, (-1,))),
                     Case("empty", (e, (3, 0))), Case("0-d", (z, (1, 1))),
-                    Case("transposed input", (x.transpose(2, 0, 1), (4, 6)))],
+                    Case("transposed input", (x.transpose(2, 0, 1), (4, 6))),
+                    Case("impossible shape", (x, (5, 5)))],
         "transpose": [Case("axes", (x, (2, 0, 1))), Case("reverse", (xi,)),
                       Case("empty", (e, (1, 0))), Case("0-d", (z,))],
         "broadcast_to": [Case("row", (d.normal((4,), np.float32), (3, 4))),

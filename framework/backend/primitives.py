@@ -3,7 +3,9 @@
 Every array operation of the framework reaches a chip through one of the primitives listed
 here. A backend is an object whose attributes are these primitives; each takes and returns
 the backend's *native arrays*. A native array must expose ``.shape`` (tuple of ints),
-``.ndim`` and ``.dtype`` (a NumPy dtype), because tensors read them without a backend call.
+``.ndim`` and ``.dtype`` (a NumPy dtype), because tensors read them without a backend call;
+and ``.base`` (``None`` unless the array is a view of another) and ``.flags.writeable``, which
+the framework reads to track views and read-only arrays.
 
 Common rules (they hold for every primitive unless its entry says otherwise):
 
