@@ -20,8 +20,11 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip setuptools wheel
 
-$(RUN_STAMP): pyproject.toml $(LOCK) | $(PY)
+NUMEXPR_PLUGIN := contrib/backends/skiff-backend-numexpr
+
+$(RUN_STAMP): pyproject.toml $(LOCK) $(NUMEXPR_PLUGIN)/pyproject.toml | $(PY)
 	$(PIP) -e '.[hub,bench,scale]'
+	$(PIP) -e $(NUMEXPR_PLUGIN)
 	touch $@
 
 $(TEST_STAMP): $(RUN_STAMP) pyproject.toml $(LOCK)
@@ -43,6 +46,7 @@ test: $(TEST_STAMP)
 
 bench: $(TEST_STAMP)
 	$(PY) -m framework.bench.perf
+	$(PY) -m framework.bench.backends
 
 bench-hub: $(TEST_STAMP)
 	$(PY) -m hub.bench
