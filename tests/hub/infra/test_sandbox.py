@@ -26,7 +26,7 @@ from hub.infra.sandbox import (
 
 ROOT = Path(__file__).resolve().parents[3]
 MiB = 1024 * 1024
-QUICK = Limits(cpu_seconds=2, wall_seconds=15, memory_bytes=512 * MiB)
+QUICK = Limits(cpu_seconds=10, wall_seconds=60, memory_bytes=512 * MiB)
 
 
 @pytest.fixture
@@ -191,10 +191,10 @@ def test_no_network_but_private_loopback(job):
 
 
 def test_infinite_loop_is_stopped_by_the_cpu_limit(job):
-    result = run_python("while True: pass", job, limits=Limits(cpu_seconds=1, wall_seconds=20))
+    # The wall clock is generous: on a busy machine one CPU second takes many real ones.
+    result = run_python("while True: pass", job, limits=Limits(cpu_seconds=1, wall_seconds=90))
     assert result.killed_by == "cpu"
     assert not result.timed_out
-    assert result.duration < 10
     assert not result.ok
 
 
@@ -208,7 +208,7 @@ def test_memory_bomb_is_stopped_by_the_memory_limit(job):
             """
         ),
         job,
-        limits=Limits(memory_bytes=256 * MiB, cpu_seconds=5, wall_seconds=20),
+        limits=Limits(memory_bytes=256 * MiB, cpu_seconds=10, wall_seconds=60),
     )
     assert result.exit_code != 0
     assert "MemoryError" in result.stderr_text
@@ -237,7 +237,7 @@ def test_fork_bomb_is_stopped_by_the_process_limit(job):
             """
         ),
         job,
-        limits=Limits(processes=16, cpu_seconds=5, wall_seconds=20),
+        limits=Limits(processes=16, cpu_seconds=10, wall_seconds=60),
     )
     assert not result.timed_out
     assert "refused after" in result.stdout_text
@@ -248,7 +248,7 @@ def test_fork_bomb_is_stopped_by_the_process_limit(job):
 
 
 def test_huge_file_is_stopped_by_the_file_size_limit(job):
-    limits = Limits(file_size_bytes=1 * MiB, tmp_bytes=4 * MiB, cpu_seconds=5, wall_seconds=20)
+    limits = Limits(file_size_bytes=1 * MiB, tmp_bytes=4 * MiB, cpu_seconds=10, wall_seconds=60)
     result = run_python(
         _py(
             """
@@ -298,7 +298,7 @@ def test_fd_exhaustion_is_stopped_by_the_open_files_limit(job):
             """
         ),
         job,
-        limits=Limits(open_files=32, cpu_seconds=5, wall_seconds=20),
+        limits=Limits(open_files=32, cpu_seconds=10, wall_seconds=60),
     )
     assert result.ok, result.stderr_text
     count, code = result.stdout_text.split()
@@ -312,19 +312,31 @@ def test_output_flood_is_capped(job):
             """
             import sys
             line = "flood " * 1000 + "\\n"
-            while True:
+            for _ in range(4000):  # 24 MB on each stream
                 sys.stdout.write(line)
                 sys.stderr.write(line)
+            print("the end")
             """
         ),
         job,
-        limits=Limits(output_bytes=10_000, cpu_seconds=1, wall_seconds=20),
+        limits=Limits(output_bytes=10_000, cpu_seconds=30, wall_seconds=120),
     )
+    assert result.ok, result.stderr_text[-300:]
     assert result.stdout_truncated and result.stderr_truncated
     assert len(result.stdout) == 10_000
     assert len(result.stderr) == 10_000
     assert result.stdout.startswith(b"flood flood")
-    assert result.killed_by == "cpu"
+    assert b"the end" not in result.stdout
+
+
+def test_endless_output_is_capped_until_a_limit_stops_it(job):
+    result = run_python(
+        "import sys\nwhile True: sys.stdout.write('x' * 4096)",
+        job,
+        limits=Limits(output_bytes=1000, cpu_seconds=1, wall_seconds=5),
+    )
+    assert result.stdout == b"x" * 1000 and result.stdout_truncated
+    assert result.killed_by in ("cpu", "wall_clock")
 
 
 def test_sleeping_forever_is_killed_at_the_wall_clock_with_its_children(job):
