@@ -693,24 +693,26 @@ def check_primitive(bk: Any, ref: Any, name: str, quick: bool = False) -> Primit
 
 def _train_losses(backend_name: str, model: str, steps: int, seed: int) -> list[float]:
     import framework as fw
-    from framework import nn
 
     from ..bench.models import build_model, training_batch  # the bench suite's own models
+    from . import use
 
-    fw.manual_seed(seed)
-    net, loss_fn = build_model(model, small=True)
-    x, y = training_batch(model, batch=16, seed=seed, small=True)
-    net = net.to(backend_name) if hasattr(net, "to") else net
-    xb, yb = x.to(backend_name), y.to(backend_name)
-    opt = fw.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = loss_fn(net(xb), yb)
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.item()))
-    del nn
+    # Everything (parameters, data, optimizer state) is created on the backend under test;
+    # the seeded initialization draws the same values on every backend.
+    with use(backend_name):
+        fw.manual_seed(seed)
+        net, loss_fn = build_model(model, small=True)
+        x, y = training_batch(model, batch=16, seed=seed, small=True)
+        opt = fw.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+        losses = []
+        for _ in range(steps):
+            opt.zero_grad()
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss.item()))
+    if any(p.device != backend_name for p in net.parameters()):
+        raise RuntimeError("parameters left the backend during training")
     return losses
 
 

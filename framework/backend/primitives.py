@@ -5,7 +5,8 @@ here. A backend is an object whose attributes are these primitives; each takes a
 the backend's *native arrays*. A native array must expose ``.shape`` (tuple of ints),
 ``.ndim`` and ``.dtype`` (a NumPy dtype), because tensors read them without a backend call;
 and ``.base`` (``None`` unless the array is a view of another) and ``.flags.writeable``, which
-the framework reads to track views and read-only arrays.
+the framework reads to track views and read-only arrays. 0-d native arrays convert with
+``int()``, ``float()``, ``bool()`` and ``operator.index()`` (data-dependent checks use them).
 
 Common rules (they hold for every primitive unless its entry says otherwise):
 

@@ -26,6 +26,18 @@ class Boxed:
     def __init__(self, a):
         self.a = np.asarray(a)
 
+    def __int__(self):
+        return int(self.a)
+
+    def __float__(self):
+        return float(self.a)
+
+    def __bool__(self):
+        return bool(self.a)
+
+    def __index__(self):
+        return self.a.__index__()
+
     shape = property(lambda self: self.a.shape)
     dtype = property(lambda self: self.a.dtype)
     ndim = property(lambda self: self.a.ndim)

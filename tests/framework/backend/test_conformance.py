@@ -93,3 +93,19 @@ def test_unknown_backend_and_primitive_are_clear_errors(capsys):
     assert "unknown backend" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         conformance.main(["numpy", "--primitive", "frobnicate"])
+
+
+def test_loss_curves_match_on_numexpr_and_on_a_foreign_array_backend():
+    import warnings
+
+    from tests.framework.backend.test_backends import BoxBackend
+
+    fb.register("boxed-train", BoxBackend)
+    for name in ("numexpr", "boxed-train"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fb.FallbackWarning)
+            results = conformance.check_training(name, steps=3)
+        assert [(r.model, r.status) for r in results] == [("mlp", "pass"), ("cnn", "pass")], \
+            [r.message for r in results]
+        assert results[0].backend_losses[0] > results[0].backend_losses[-1]  # it learns
+    assert fb.fallback_report()["boxed-train"]["matmul"] > 0  # it really ran via fallback
