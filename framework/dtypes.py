@@ -7,6 +7,42 @@ Promotion follows PyTorch, not NumPy: categories are ordered bool < integer < fl
 a result takes the highest category of its tensor operands and, within it, the widest
 dtype; a Python scalar never widens a tensor (``float32_tensor * 2.5`` stays float32, an
 integer tensor times a Python float becomes the default float dtype, float32).
+
+Two tensors (``a + b``, ``fw.maximum(a, b)``, ``fw.where(c, a, b)``, ...):
+
+==================  ==========================================================
+operand dtypes      result
+==================  ==========================================================
+the same            that dtype
+bool, intN          intN
+bool, floatN        floatN
+intN, intM          the wider (int32 + int64 -> int64; uint8 + int8 -> int16)
+intN, floatM        floatM, whatever N (int64 + float16 -> float16)
+floatN, floatM      the wider (float16 + float32 -> float32)
+==================  ==========================================================
+
+A tensor and a Python scalar:
+
+==============  ===========  ==========  ==================================
+tensor dtype    bool scalar  int scalar  float scalar
+==============  ===========  ==========  ==================================
+bool            bool         int64       the default float dtype (float32)
+intN            intN         intN        the default float dtype (float32)
+floatN          floatN       floatN      floatN
+==============  ===========  ==========  ==================================
+
+Ops defined only on floats (``/``, ``exp``, ``sqrt``, ``sigmoid``, ``softmax``, ...) turn
+integer and bool inputs into the default float dtype; ``sum``, ``prod`` and ``cumsum`` of
+bool and integer tensors give int64; comparisons and logical ops give bool.
+
+One difference from PyTorch: a 0-d tensor promotes like any other tensor here, while
+PyTorch ranks it with Python scalars inside its category (float32 tensor + float64 0-d
+tensor is float64 in Skiff, float32 in PyTorch). Make the dtype explicit when it matters.
+
+``float16`` is stored as NumPy's float16 and computed where NumPy computes it:
+elementwise ops run in float16; ``sum`` and ``mean`` accumulate in float32 and round back,
+as PyTorch does; ``erf`` (and exact ``gelu``) evaluate in float64 and round; matmul uses
+NumPy's float16 matmul, which is correct but much slower than float32 (no BLAS kernel).
 """
 
 from __future__ import annotations
@@ -83,7 +119,8 @@ def promote(a: np.dtype, b: np.dtype) -> np.dtype:
     ra, rb = _RANK[a.kind], _RANK[b.kind]
     if ra != rb:
         return a if ra > rb else b
-    return a if a.itemsize >= b.itemsize else b
+    # within a category NumPy's rule is PyTorch's (uint8 + int8 -> int16)
+    return np.promote_types(a, b)
 
 
 def scalar_dtype(value, tensor_dtype: np.dtype) -> np.dtype:

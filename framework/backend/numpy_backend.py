@@ -51,8 +51,11 @@ def erf(x: np.ndarray) -> np.ndarray:
     if big.any():
         a = ax[big]
         mid = a < 8.0
-        p = np.where(mid, np.polyval(_ERFC_P, a), np.polyval(_ERFC_R, a))
-        q = np.where(mid, np.polyval(_ERFC_Q, a), np.polyval(_ERFC_S, a))
+        # beyond 30 exp(-a*a) is 0; capping keeps inf/inf (NaN) out of erf(+-inf)
+        tail = np.minimum(a, 30.0)
+        near = np.minimum(a, 8.0)
+        p = np.where(mid, np.polyval(_ERFC_P, near), np.polyval(_ERFC_R, tail))
+        q = np.where(mid, np.polyval(_ERFC_Q, near), np.polyval(_ERFC_S, tail))
         with np.errstate(under="ignore"):
             erfc = np.exp(-a * a) * p / q
         out[big] = np.copysign(1.0 - erfc, xd[big])

@@ -546,8 +546,8 @@ def _reverse_cumsum(g: Tensor, ax: int) -> Tensor:
 
 
 def _shifted(bk: Any, d: Any, ax: int) -> Any:
-    m = bk.max(d, axis=ax, keepdims=True)
-    return bk.subtract(d, bk.where(bk.isfinite(m), m, 0))
+    # x - max: exp never overflows; a slice holding inf gives NaN, as in PyTorch
+    return bk.subtract(d, bk.max(d, axis=ax, keepdims=True))
 
 
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002

@@ -129,6 +129,13 @@ def test_activation_values_match_formulas():
     assert fw.reciprocal(fw.tensor([4, 2])).dtype == fw.float32
 
 
+def test_erf_limits():
+    x = fw.tensor([-math.inf, -40.0, -9.0, 0.0, 9.0, 40.0, math.inf, math.nan],
+                  dtype=fw.float64)
+    np.testing.assert_array_equal(fw.erf(x).numpy(), [-1, -1, -1, 0, 1, 1, 1, math.nan])
+    assert fw.gelu(fw.tensor([math.inf])).item() == math.inf
+
+
 def test_activations_do_not_overflow():
     x = fw.tensor([-1000.0, 1000.0], requires_grad=True)
     for fn in (fw.sigmoid, fw.silu, fw.softplus, fw.elu, fw.gelu):
