@@ -13,13 +13,14 @@ user's model. ``small=True`` gives tiny versions for the conformance suite's los
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 import framework as fw
 from framework import nn
+from framework.nn.transformer import TransformerEncoder as EncoderStack
+from framework.nn.transformer import TransformerEncoderLayer
 
 MODELS = ("mlp", "cnn", "transformer")
 
@@ -36,25 +37,9 @@ SPECS: dict[str, dict[str, dict[str, Any]]] = {
 }
 
 
-def softmax(x: fw.Tensor, dim: int = -1) -> fw.Tensor:
-    """Numerically stable softmax in framework ops (the fused primitive when available)."""
-    op = getattr(fw, "softmax", None)
-    if op is not None:
-        return op(x, dim=dim)
-    z = x - x.detach().amax(dim=dim, keepdim=True)
-    e = z.exp()
-    return e / e.sum(dim=dim, keepdim=True)
-
-
 def cross_entropy(logits: fw.Tensor, target: fw.Tensor) -> fw.Tensor:
     """Mean cross-entropy of class ``target`` under ``logits`` (N, C)."""
-    op = getattr(nn.functional, "cross_entropy", None)
-    if op is not None:
-        return op(logits, target)
-    z = logits - logits.detach().amax(dim=-1, keepdim=True)
-    logp = z - z.exp().sum(dim=-1, keepdim=True).log()
-    picked = fw.gather(logp, 1, target.reshape(-1, 1))
-    return -picked.mean()
+    return nn.functional.cross_entropy(logits, target)
 
 
 class MLP(nn.Module):
@@ -90,47 +75,22 @@ class CNN(nn.Module):
         return self.fc(x.reshape(x.shape[0], -1))
 
 
-class EncoderLayer(nn.Module):
-    """Pre-norm transformer encoder layer: self-attention and a ReLU feed-forward block."""
-
-    def __init__(self, d_model: int, heads: int, ff: int) -> None:
-        super().__init__()
-        self.heads = heads
-        self.norm1 = nn.LayerNorm(d_model)
-        self.qkv = nn.Linear(d_model, 3 * d_model)
-        self.proj = nn.Linear(d_model, d_model)
-        self.norm2 = nn.LayerNorm(d_model)
-        self.ff1 = nn.Linear(d_model, ff)
-        self.ff2 = nn.Linear(ff, d_model)
-
-    def forward(self, x: fw.Tensor) -> fw.Tensor:
-        b, t, d = x.shape
-        h = self.heads
-        qkv = self.qkv(self.norm1(x)).reshape(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv[0], qkv[1], qkv[2]
-        att = softmax((q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(d // h)), dim=-1)
-        y = (att @ v).permute(0, 2, 1, 3).reshape(b, t, d)
-        x = x + self.proj(y)
-        return x + self.ff2(self.ff1(self.norm2(x)).relu())
-
-
 class TransformerEncoder(nn.Module):
-    """Sequence classifier: input projection, positions, encoder layers, mean pooling."""
+    """Sequence classifier: input projection, learned positions, ``nn.TransformerEncoder``
+    (pre-norm layers, ReLU feed-forward, no dropout), final norm, mean pooling."""
 
     def __init__(self, seq: int, features: int, d_model: int, heads: int, ff: int,
                  layers: int, classes: int) -> None:
         super().__init__()
         self.embed = nn.Linear(features, d_model)
         self.pos = nn.Parameter(fw.randn(1, seq, d_model) * 0.02)
-        self.layers = nn.ModuleList([EncoderLayer(d_model, heads, ff) for _ in range(layers)])
-        self.norm = nn.LayerNorm(d_model)
+        layer = TransformerEncoderLayer(d_model, heads, dim_feedforward=ff, dropout=0.0,
+                                           batch_first=True, norm_first=True)
+        self.encoder = EncoderStack(layer, layers, norm=nn.LayerNorm(d_model))
         self.head = nn.Linear(d_model, classes)
 
     def forward(self, x: fw.Tensor) -> fw.Tensor:
-        x = self.embed(x) + self.pos
-        for layer in self.layers:
-            x = layer(x)
-        return self.head(self.norm(x).mean(dim=1))
+        return self.head(self.encoder(self.embed(x) + self.pos).mean(dim=1))
 
 
 def build_model(name: str, small: bool = False) -> tuple[nn.Module, Any]:
