@@ -168,9 +168,56 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor as its number."""
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(
+                f"unsupported format string {spec!r} for a tensor of shape {tuple(self.shape)}; "
+                "format its elements (x.tolist()) or a 0-d tensor"
+            )
+        return repr(self)
+
+    def __iter__(self):
+        """Iterate over the first dimension (each item a differentiable slice)."""
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        from .ops import unbind
+
+        return iter(unbind(self, 0))
+
+    def __contains__(self, value: Any) -> bool:
+        """``value in x``: whether any element equals ``value``."""
+        return bool((self == value).any())
+
+    def __deepcopy__(self, memo: dict) -> Tensor:
+        """A copy with its own memory, ``requires_grad`` and a copied ``.grad`` (graph leaves
+        only, as in PyTorch); the backend object is shared, not copied."""
+        if self._node is not None:
+            raise RuntimeError(
+                "only tensors created explicitly by the user (graph leaves) support deepcopy; "
+                "use .detach().clone() for a tensor computed from others"
+            )
+        t = _new(type(self))
+        memo[id(self)] = t
+        t.data = self._bk.copy(self.data)
+        t.requires_grad = self.requires_grad
+        t.grad = self.grad.__deepcopy__(memo) if self.grad is not None else None
+        t._node = None
+        t._idx = 0
+        t._bk = self._bk
+        t._vc = None
+        t._hooks = None
+        t._retain = False
+        return t
+
     def to(self, target: Any = None, dtype: Any = None, copy: bool = False) -> Tensor:
-        """Convert to a dtype (``x.to(fw.float64)``) and/or move to a backend (``x.to("foo")``)."""
+        """Convert to a dtype (``x.to(fw.float64)``) and/or move to a backend (``x.to("foo")``);
+        ``x.to(other)`` takes another tensor's dtype and backend."""
         out = self
+        if isinstance(target, Tensor):
+            target, dtype = target._bk.name, target.dtype
         if isinstance(target, str) and target in _dt._ALIASES and dtype is None:
             target, dtype = None, target
         elif target is not None and not isinstance(target, str):
@@ -189,6 +236,57 @@ class Tensor:
         from .ops import cast
 
         return cast(self, dtype)
+
+    def type(self, dtype: Any = None) -> Any:
+        """The dtype's name without an argument, else the tensor converted to ``dtype``."""
+        if dtype is None:
+            return self.dtype.name
+        return self.astype(dtype)
+
+    def cpu(self) -> Tensor:
+        """This tensor on the reference NumPy backend (itself when it is already there)."""
+        return self.to("numpy")
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    def is_contiguous(self) -> bool:
+        return bool(self.data.flags.c_contiguous)
+
+    def contiguous(self) -> Tensor:
+        """This tensor if its memory is in row-major order, else a row-major copy
+        (differentiable)."""
+        if self.data.flags.c_contiguous:
+            return self
+        from .ops import reshape
+
+        # flattening a non-contiguous array copies it in row-major order
+        return reshape(reshape(self, (-1,)), self.shape)
+
+    def _new(self, arr: Any, requires_grad: bool) -> Tensor:
+        t = Tensor._wrap(self._bk.asarray(arr), self._bk)
+        if requires_grad:
+            t.requires_grad_(True)
+        return t
+
+    def new_tensor(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        """A new tensor from ``data`` with this tensor's dtype (unless ``dtype``) and backend."""
+        arr = np.array(_to_array(data, dtype or self.dtype), copy=True)
+        return self._new(arr, requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.zeros(_size_arg(size), dtype or self.dtype), requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.ones(_size_arg(size), dtype or self.dtype), requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return self._new(np.empty(_size_arg(size), dtype or self.dtype), requires_grad)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+        return self._new(np.full(_size_arg((size,)), fill_value, dtype or self.dtype),
+                         requires_grad)
 
     def float(self) -> Tensor:
         return self.astype(_dt.float32)
@@ -338,6 +436,12 @@ class _HookHandle:
     def remove(self) -> None:
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
+
+
+def _size_arg(size: tuple) -> tuple:
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(int(n) for n in size[0])
+    return tuple(int(n) for n in size)
 
 
 def _to_array(data: Any, dtype: Any) -> np.ndarray:

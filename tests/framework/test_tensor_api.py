@@ -186,3 +186,53 @@ def test_hooks_and_retain_grad():
     assert seen == [[180.0, 360.0]] and x.grad.tolist() == [1.0, 1.0]
     with pytest.raises(RuntimeError, match="doesn't require grad"):
         fw.zeros(1).register_hook(lambda g: g)
+
+
+def test_format_iterate_and_contains():
+    loss = fw.tensor(0.123456)
+    assert f"{loss:.3f}" == "0.123" and f"{fw.tensor(7):03d}" == "007"
+    assert f"{fw.ones(2)}" == "tensor([1., 1.])"
+    with pytest.raises(TypeError, match="format"):
+        f"{fw.ones(2):.2f}"
+    x = fw.arange(6.0).reshape(3, 2).requires_grad_()
+    rows = list(x)
+    assert [r.tolist() for r in rows] == [[0, 1], [2, 3], [4, 5]]
+    (rows[0] * 2 + rows[2]).sum().backward()
+    assert x.grad.tolist() == [[2, 2], [0, 0], [1, 1]]
+    with pytest.raises(TypeError, match="0-d"):
+        iter(fw.tensor(1.0))
+    assert 3.0 in x.detach() and 7.0 not in x.detach()
+
+
+def test_deepcopy_copies_leaves_and_keeps_the_backend():
+    import copy
+
+    w = fw.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    c = copy.deepcopy(w)
+    assert c is not w and c.requires_grad and c.is_leaf and c.grad.tolist() == [3.0, 3.0]
+    assert c._bk is w._bk and (c + w).tolist() == [2.0, 4.0]
+    with fw.no_grad():
+        c.add_(1.0)
+    assert w.tolist() == [1.0, 2.0]
+    pair = copy.deepcopy({"a": w, "b": w})
+    assert pair["a"] is pair["b"]
+    with pytest.raises(RuntimeError, match="graph leaves"):
+        copy.deepcopy(w * 2)
+
+
+def test_new_constructors_contiguous_and_small_conversions():
+    x = fw.ones(2, 3, dtype=fw.float64)
+    assert x.new_zeros(2, 2).dtype == fw.float64 and x.new_zeros((4,)).shape == (4,)
+    assert x.new_ones(3).tolist() == [1.0, 1.0, 1.0]
+    assert x.new_full((2,), 5.0).tolist() == [5.0, 5.0] and x.new_empty(0).shape == (0,)
+    assert x.new_tensor([1, 2]).dtype == fw.float64
+    assert x.new_zeros(2, dtype=fw.int64).dtype == fw.int64
+    assert x.new_ones(1, requires_grad=True).requires_grad
+    t = x.T
+    assert not t.is_contiguous()
+    c = t.contiguous()
+    assert c.is_contiguous() and c.tolist() == t.tolist() and x.contiguous() is x
+    assert x.type() == "float64" and x.type(fw.float32).dtype == fw.float32
+    assert x.to(fw.tensor([1])).dtype == fw.int64 and x.cpu() is x
+    assert x.is_floating_point() and not fw.tensor([1]).is_floating_point()
