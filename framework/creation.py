@@ -148,16 +148,28 @@ def _gen(generator: Generator | None) -> np.random.Generator:
     return generator.rng if generator is not None else _rng
 
 
+def _drawn(draw: Any, requires_grad: bool) -> Tensor:
+    # Random draws go through backend primitives (the generator is an argument) so that a
+    # program traced by framework.jit draws fresh values on every run.
+    bk = _backend.active
+    t = wrap(draw(bk), bk)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
 def rand(*size: Any, dtype: Any = None, generator: Generator | None = None,
          requires_grad: bool = False) -> Tensor:
     dt = _float_dtype(dtype)
-    return _finish(_gen(generator).random(_size(size)).astype(dt), requires_grad)
+    return _drawn(lambda bk: bk.random_uniform(_gen(generator), _size(size), 0.0, 1.0, dt),
+                  requires_grad)
 
 
 def randn(*size: Any, dtype: Any = None, generator: Generator | None = None,
           requires_grad: bool = False) -> Tensor:
     dt = _float_dtype(dtype)
-    return _finish(_gen(generator).standard_normal(_size(size)).astype(dt), requires_grad)
+    return _drawn(lambda bk: bk.random_normal(_gen(generator), _size(size), 0.0, 1.0, dt),
+                  requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
@@ -165,23 +177,24 @@ def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None
     if high is None:
         low, high = 0, low
     dt = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
-    return _finish(_gen(generator).integers(low, high, size=_size((size,))).astype(dt), False)
+    return _drawn(lambda bk: bk.random_integers(_gen(generator), low, high, _size((size,)), dt),
+                  False)
 
 
 def randperm(n: int, dtype: Any = None, generator: Generator | None = None) -> Tensor:
     dt = _dt.as_dtype(dtype) if dtype is not None else _dt.int64
-    return _finish(_gen(generator).permutation(n).astype(dt), False)
+    return _drawn(lambda bk: bk.random_permutation(_gen(generator), n, dt), False)
 
 
 def normal(mean: float = 0.0, std: float = 1.0, size: Any = (), dtype: Any = None,
            generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
     dt = _float_dtype(dtype)
-    arr = _gen(generator).normal(mean, std, size=_size((size,))).astype(dt)
-    return _finish(arr, requires_grad)
+    return _drawn(lambda bk: bk.random_normal(_gen(generator), _size((size,)), mean, std, dt),
+                  requires_grad)
 
 
 def uniform(low: float = 0.0, high: float = 1.0, size: Any = (), dtype: Any = None,
             generator: Generator | None = None, requires_grad: bool = False) -> Tensor:
     dt = _float_dtype(dtype)
-    arr = _gen(generator).uniform(low, high, size=_size((size,))).astype(dt)
-    return _finish(arr, requires_grad)
+    return _drawn(lambda bk: bk.random_uniform(_gen(generator), _size((size,)), low, high, dt),
+                  requires_grad)

@@ -66,6 +66,22 @@ def _sum(x, axis=None, keepdims=False, dtype=None):
     return np.sum(x, axis=axis, keepdims=keepdims, dtype=dtype)
 
 
+def random_uniform(rng, shape, low=0.0, high=1.0, dtype=np.float32):
+    return rng.uniform(low, high, size=shape).astype(dtype, copy=False)
+
+
+def random_normal(rng, shape, mean=0.0, std=1.0, dtype=np.float32):
+    return rng.normal(mean, std, size=shape).astype(dtype, copy=False)
+
+
+def random_integers(rng, low, high, shape, dtype=np.int64):
+    return rng.integers(low, high, size=shape).astype(dtype, copy=False)
+
+
+def random_permutation(rng, n, dtype=np.int64):
+    return rng.permutation(n).astype(dtype, copy=False)
+
+
 class NumpyBackend:
     """Reference backend: every primitive is NumPy itself."""
 
@@ -196,6 +212,12 @@ class NumpyBackend:
     matmul = np.matmul
     einsum = staticmethod(np.einsum)
     outer = staticmethod(np.outer)
+
+    # random numbers (the generator is an argument, so a traced program draws afresh)
+    random_uniform = staticmethod(random_uniform)
+    random_normal = staticmethod(random_normal)
+    random_integers = staticmethod(random_integers)
+    random_permutation = staticmethod(random_permutation)
 
     # optional fused kernels (reference implementations in framework/backend/fused.py)
     softmax = staticmethod(_fused.softmax)

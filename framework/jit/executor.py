@@ -1,0 +1,246 @@
+"""Running a graph: each node becomes one small closure over a flat list of arrays.
+
+No code is generated and nothing is looked up by name at run time: the kernel of every node
+is resolved once, when the program is built, from the backend's documented primitives (or
+the jit's own kernels). A graph that names anything else is refused (see :data:`KNOWN_OPS`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..backend.primitives import PRIMITIVES
+from ..tensor import Tensor
+from .ir import Graph, Node, Ref
+from .tracer import HostValue, RngArg, TensorArg
+
+_wrap = Tensor._wrap
+
+RANDOM_OPS = frozenset({"random_uniform", "random_normal", "random_integers",
+                        "random_permutation"})
+JIT_OPS = frozenset({"fused_elementwise", "host_call"})
+KNOWN_OPS = frozenset(PRIMITIVES) | RANDOM_OPS | JIT_OPS
+
+
+class UnknownOpError(ValueError):
+    """A graph names an op that is neither a backend primitive nor a jit kernel."""
+
+
+def _resolver(obj: Any, bk: Any = None) -> Any:
+    """``None`` if ``obj`` holds no references, else a function ``vals -> resolved obj``."""
+    if isinstance(obj, Ref):
+        i = obj.id
+        return lambda v: v[i]
+    if isinstance(obj, RngArg):
+        return lambda v: obj.resolve()
+    if isinstance(obj, TensorArg):
+        i = obj.id
+        return lambda v: _wrap(v[i], bk)
+    if isinstance(obj, HostValue):
+        return lambda v: obj.obj
+    if isinstance(obj, (tuple, list)):
+        subs = [_resolver(o, bk) for o in obj]
+        if all(s is None for s in subs):
+            return None
+        consts = list(obj)
+        kind = type(obj)
+
+        def seq(v: list) -> Any:
+            return kind([s(v) if s is not None else c for s, c in zip(subs, consts,
+                                                                     strict=True)])
+        return seq
+    if isinstance(obj, dict):
+        subs = {k: _resolver(o, bk) for k, o in obj.items()}
+        if all(s is None for s in subs.values()):
+            return None
+
+        def mapping(v: list) -> dict:
+            return {k: (subs[k](v) if subs[k] is not None else obj[k]) for k in obj}
+        return mapping
+    return None
+
+
+def kernel(op: str, bk: Any, node: Node | None = None) -> Any:
+    """The callable that runs ``op`` on backend ``bk``."""
+    if op not in KNOWN_OPS:
+        raise UnknownOpError(f"op {op!r} is not a backend primitive or a jit kernel")
+    if op == "fused_elementwise":
+        from .passes.fusion import build_kernel
+
+        return build_kernel(node, bk)
+    if op in RANDOM_OPS or op in PRIMITIVES:
+        fn = getattr(bk, op, None)
+        if fn is None:
+            raise UnknownOpError(f"backend {bk.name!r} has no primitive {op!r}")
+        return fn
+    raise UnknownOpError(f"op {op!r} has no kernel")
+
+
+def _step(node: Node, fn: Any, out_buffer: Any = None) -> Any:
+    """One closure ``step(vals)`` that runs ``node``."""
+    args, kwargs = node.args, dict(node.kwargs)
+    if out_buffer is not None:
+        kwargs["out"] = out_buffer
+    outs = node.outputs
+    o = outs[0] if len(outs) == 1 else None
+    arg_res = [_resolver(a) for a in args]
+    kw_res = {k: _resolver(v) for k, v in kwargs.items()}
+    simple = all(isinstance(a, Ref) for a in args) and not kwargs
+    if simple and o is not None:
+        ids = [a.id for a in args]
+        if len(ids) == 1:
+            a = ids[0]
+
+            def step1(v: list) -> None:
+                v[o] = fn(v[a])
+            return step1
+        if len(ids) == 2:
+            a, b = ids
+
+            def step2(v: list) -> None:
+                v[o] = fn(v[a], v[b])
+            return step2
+    plain_kw = {k: v for k, v in kwargs.items() if kw_res[k] is None}
+    ref_kw = [(k, r) for k, r in kw_res.items() if r is not None]
+    base = list(args)
+    ref_pos = [(i, r) for i, r in enumerate(arg_res) if r is not None]
+
+    def step(v: list) -> None:
+        a = base[:]
+        for i, r in ref_pos:
+            a[i] = r(v)
+        if ref_kw:
+            kw = dict(plain_kw)
+            for k, r in ref_kw:
+                kw[k] = r(v)
+        else:
+            kw = plain_kw
+        res = fn(*a, **kw)
+        if o is not None:
+            v[o] = res
+        elif outs:
+            for vid, r in zip(outs, res, strict=True):
+                v[vid] = r
+    return step
+
+
+def _host_step(node: Node, bk: Any) -> Any:
+    fn = node.extra["fn"]
+    binds = node.extra["binds"]
+    arg_res = _resolver(tuple(node.args), bk)
+    kw_res = _resolver(node.kwargs, bk)
+    outs = node.outputs
+
+    def host(v: list) -> None:
+        for t, vid in binds:
+            if vid is None:
+                t.grad = None
+            else:
+                arr = v[vid]
+                g = t.grad
+                if g is None or g.data is not arr:
+                    t.grad = _wrap(arr, bk)
+        a = arg_res(v) if arg_res is not None else node.args
+        kw = kw_res(v) if kw_res is not None else node.kwargs
+        res = fn(*a, **kw)
+        if outs:
+            flat: list = []
+            _flatten_tensors(res, flat)
+            for vid, t in zip(outs, flat, strict=True):
+                v[vid] = t.data
+    return host
+
+
+def _flatten_tensors(obj: Any, out: list) -> None:
+    if isinstance(obj, Tensor):
+        out.append(obj)
+    elif isinstance(obj, (tuple, list)):
+        for o in obj:
+            _flatten_tensors(o, out)
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            _flatten_tensors(o, out)
+
+
+class Executable:
+    """A graph compiled for one backend: ``run(inputs, state) -> outputs`` (arrays)."""
+
+    def __init__(self, graph: Graph, bk: Any) -> None:
+        self.graph = graph
+        self.bk = bk
+        n = graph._next
+        self.template: list = [None] * n
+        self.fresh_consts: list[tuple[int, np.ndarray]] = []
+        mutated = mutated_groups(graph)
+        for vid, arr in graph.consts.items():
+            if vid in mutated:
+                self.fresh_consts.append((vid, arr))
+            else:
+                self.template[vid] = arr
+        self.inputs = list(graph.inputs)
+        self.state = list(graph.state)
+        self.outputs = list(graph.outputs)
+        self._planned: list | None = None
+        self._plain: list | None = None
+        self.scratch: dict[int, np.ndarray] = {}
+        self.busy = False
+
+    def _build(self, planned: bool) -> list:
+        steps = []
+        for node in self.graph.nodes:
+            if node.op == "host_call":
+                steps.append(_host_step(node, self.bk))
+                continue
+            fn = kernel(node.op, self.bk, node)
+            buf = None
+            slot = node.extra.get("buffer") if planned else None
+            if slot is not None and (isinstance(fn, np.ufunc) or node.op == "fused_elementwise"):
+                v = self.graph.values[node.outputs[0]]
+                buf = self.scratch.get(slot)
+                if buf is None or buf.shape != v.shape or buf.dtype != np.dtype(v.dtype):
+                    buf = self.scratch[slot] = np.empty(v.shape, v.dtype)
+            steps.append(_step(node, fn, buf))
+        return steps
+
+    def run(self, inputs: list, state: list) -> list:
+        if self.busy:  # re-entered (a host call ran this program again): no shared buffers
+            if self._plain is None:
+                self._plain = self._build(False)
+            steps = self._plain
+        else:
+            if self._planned is None:
+                self._planned = self._build(True)
+            steps = self._planned
+        v = self.template[:]
+        for vid, arr in zip(self.inputs, inputs, strict=True):
+            v[vid] = arr
+        for vid, arr in zip(self.state, state, strict=True):
+            v[vid] = arr
+        for vid, arr in self.fresh_consts:
+            v[vid] = arr.copy()
+        was = self.busy
+        self.busy = True
+        try:
+            for s in steps:
+                s(v)
+        finally:
+            self.busy = was
+        return [v[o] for o in self.outputs]
+
+
+def mutated_groups(graph: Graph) -> set[int]:
+    """Ids of every value that may share memory with a value some node writes into."""
+    from .analysis import alias_groups
+
+    groups = alias_groups(graph)
+    written = {groups.find(m) for n in graph.nodes for m in n.mutates}
+    for n in graph.nodes:
+        if n.op == "host_call":
+            for r in n.refs():
+                written.add(groups.find(r))
+            for _, vid in n.extra.get("binds", ()):
+                if vid is not None:
+                    written.add(groups.find(vid))
+    return {vid for vid in graph.values if groups.find(vid) in written}

@@ -1,0 +1,37 @@
+"""Graph passes. Each module has ``run(graph) -> stats`` and changes the graph in place.
+
+:data:`PIPELINE` is the order :func:`framework.jit.to_static` applies them in: folding and
+simplification first (they expose more duplicates), then CSE and dead-code elimination, then
+fusion, and memory planning last (it needs the final list of nodes).
+"""
+
+from __future__ import annotations
+
+from ..ir import Graph
+from . import constant_folding, cse, dce, fusion, memory, simplify
+
+PIPELINE = [
+    ("constant_folding", constant_folding.run),
+    ("simplify", simplify.run),
+    ("cse", cse.run),
+    ("dce", dce.run),
+    ("fusion", fusion.run),
+    ("memory", memory.run),
+]
+
+__all__ = ["PIPELINE", "optimize", "constant_folding", "cse", "dce", "fusion", "memory",
+           "simplify"]
+
+
+def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
+    """Run every pass of :data:`PIPELINE` (except those named in ``skip``); their reports."""
+    report = []
+    for name, fn in PIPELINE:
+        if name in skip:
+            continue
+        before = len(graph.nodes)
+        stats = fn(graph)
+        stats["nodes_before"] = before
+        stats["nodes_after"] = len(graph.nodes)
+        report.append((name, stats))
+    return report

@@ -1,0 +1,505 @@
+"""``fw.jit.to_static``: trace once, optimize, replay — with guards and an eager fallback."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .. import backend as _backend
+from .. import creation as _creation
+from .. import dtypes as _dt
+from ..autograd.graph import grad_mode
+from ..tensor import Tensor
+from . import tracer as _tracer
+from .executor import Executable
+from .ir import Graph
+from .passes import optimize
+from .tracer import OutTensor, Trace, _template, installed
+
+_wrap = Tensor._wrap
+
+MAX_TRACES = 8  # per static function; more means the guards change on nearly every call
+
+
+class JitWarning(UserWarning):
+    """A static function falls back to eager or re-traces too often."""
+
+
+class InputSpec:
+    """The shape and dtype of one tensor argument; ``None`` in ``shape`` is a dynamic size.
+
+    >>> import framework as fw
+    >>> spec = fw.jit.InputSpec([None, 784], "float32")
+    """
+
+    def __init__(self, shape: Any, dtype: Any = "float32", name: str | None = None) -> None:
+        self.shape = tuple(None if s is None or s == -1 else int(s) for s in shape)
+        self.dtype = _dt.as_dtype(dtype)
+        self.name = name
+
+    def matches(self, t: Tensor) -> bool:
+        if t.ndim != len(self.shape) or t.dtype != self.dtype:
+            return False
+        return all(s is None or s == n for s, n in zip(self.shape, t.shape, strict=True))
+
+    def example(self, size: int = 2) -> Tensor:
+        """A zero tensor of this spec, with ``size`` for every dynamic dimension."""
+        shape = tuple(size if s is None else s for s in self.shape)
+        return _wrap(_backend.active.zeros(shape, self.dtype), _backend.active)
+
+    def __repr__(self) -> str:
+        return f"InputSpec(shape={list(self.shape)}, dtype={self.dtype.name})"
+
+
+def ignore(fn: Any) -> Any:
+    """Keep ``fn`` eager inside static functions: each replay calls it (a host call).
+
+    Use it for side effects that must happen on every call (logging, counters, Python-side
+    state). Its tensor arguments arrive as tensors; the tensors it returns flow back into
+    the program; a Python value it returns ends tracing for that signature (eager fallback).
+    """
+
+    @functools.wraps(fn)
+    def eager_helper(*args: Any, **kwargs: Any) -> Any:
+        tr = _tracer.active()
+        if tr is None:
+            return fn(*args, **kwargs)
+        return tr.host_call(fn, getattr(fn, "__qualname__", "function"), args, kwargs)
+
+    eager_helper._skiff_ignored = True
+    return eager_helper
+
+
+not_to_static = ignore
+
+
+# ----- finding what a function touches ---------------------------------------------------------
+
+def _discover(fn: Any, args: tuple, kwargs: dict) -> tuple[list, list]:
+    """(modules with names, optimizers) reachable from the function and its arguments."""
+    from ..nn.module import Module
+    from ..optim import Optimizer
+
+    modules: list[tuple[str, Any]] = []
+    optimizers: list[Any] = []
+    seen: set[int] = set()
+
+    def visit(obj: Any, name: str, depth: int) -> None:
+        if id(obj) in seen or depth > 3:
+            return
+        if isinstance(obj, Module):
+            seen.add(id(obj))
+            modules.append((name, obj))
+        elif isinstance(obj, Optimizer):
+            seen.add(id(obj))
+            optimizers.append(obj)
+        elif isinstance(obj, (list, tuple)):
+            seen.add(id(obj))
+            for i, o in enumerate(obj[:64]):
+                visit(o, f"{name}.{i}", depth + 1)
+        elif isinstance(obj, dict):
+            seen.add(id(obj))
+            for k, o in list(obj.items())[:64]:
+                visit(o, f"{name}.{k}", depth + 1)
+
+    target = fn
+    self_obj = getattr(target, "__self__", None)
+    if self_obj is not None:
+        visit(self_obj, "", 0)
+        target = getattr(target, "__func__", target)
+    for i, a in enumerate(args):
+        visit(a, f"arg{i}", 0)
+    for k, a in kwargs.items():
+        visit(a, k, 0)
+    for cell, name in zip(getattr(target, "__closure__", None) or (),
+                          getattr(getattr(target, "__code__", None), "co_freevars", ()),
+                          strict=False):
+        try:
+            visit(cell.cell_contents, name, 0)
+        except ValueError:
+            pass
+    code = getattr(target, "__code__", None)
+    glb = getattr(target, "__globals__", {})
+    if code is not None:
+        for name in code.co_names:
+            if name in glb:
+                visit(glb[name], name, 0)
+    return modules, optimizers
+
+
+def _flatten(obj: Any, out: list) -> None:
+    if isinstance(obj, Tensor):
+        out.append(obj)
+    elif isinstance(obj, (list, tuple)):
+        for o in obj:
+            _flatten(o, out)
+    elif isinstance(obj, dict):
+        for k in sorted(obj, key=str):
+            _flatten(obj[k], out)
+
+
+def _arg_key(obj: Any, specs: list, pos: list) -> Any:
+    if isinstance(obj, Tensor):
+        i = pos[0]
+        pos[0] += 1
+        spec = specs[i] if i < len(specs) else None
+        shape = tuple(obj.shape)
+        if spec is not None and spec.matches(obj):
+            shape = spec.shape
+        return ("T", shape, obj.dtype.str, obj.requires_grad)
+    if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
+        return (type(obj).__name__, obj)
+    if isinstance(obj, (list, tuple)):
+        return (type(obj).__name__, tuple(_arg_key(o, specs, pos) for o in obj))
+    if isinstance(obj, dict):
+        return ("dict", tuple((str(k), _arg_key(obj[k], specs, pos))
+                              for k in sorted(obj, key=str)))
+    if isinstance(obj, np.dtype):
+        return ("dtype", obj.str)
+    return ("object", id(obj))
+
+
+# ----- one compiled program ----------------------------------------------------------------------
+
+class Program:
+    """One traced and optimized signature of a static function.
+
+    ``program.graph`` is the optimized :class:`~framework.jit.ir.Graph`; ``raw_graph`` is the
+    graph as traced; ``report`` lists what each pass did.
+    """
+
+    def __init__(self, tr: Trace, graph: Graph, raw: Graph, report: list, bk: Any,
+                 input_pos: list[int], shapes: tuple, end_bind: list, out_template: Any,
+                 out_count: int) -> None:
+        self.graph = graph
+        self.raw_graph = raw
+        self.report = report
+        self.exe = Executable(graph, bk)
+        self.bk = bk
+        self.input_pos = input_pos
+        self.shapes = shapes
+        self.state_bind = [(t, attr) for _vid, t, attr in
+                           sorted(tr.bindings, key=lambda b: graph.state.index(b[0])
+                                  if b[0] in graph.state else -1)
+                           if _vid in graph.state]
+        self.guard = [(c.tensor, c.grad_at_start) for c in tr.candidates.values()]
+        self.end_bind = end_bind
+        self.out_template = out_template
+        self.out_count = out_count
+        self.host_calls = [n.extra.get("label") for n in graph.nodes if n.op == "host_call"]
+        self.runs = 0
+
+    def guards_hold(self, flat: list) -> bool:
+        if tuple(t.shape for t in flat) != self.shapes:
+            return False
+        for t, had in self.guard:
+            if (t.grad is not None) != had:
+                return False
+        return True
+
+    def run(self, flat: list) -> Any:
+        inputs = [flat[i].data for i in self.input_pos]
+        state = [t.data if attr == "data" else t.grad.data for t, attr in self.state_bind]
+        outs = self.exe.run(inputs, state)
+        bk = self.bk
+        for t, attr, k in self.end_bind:
+            if attr == "grad":
+                if k is None:
+                    t.grad = None
+                else:
+                    g = t.grad
+                    if g is None or g.data is not outs[k]:
+                        t.grad = _wrap(outs[k], bk)
+            else:
+                t.data = outs[k]
+        self.runs += 1
+        return _rebuild(self.out_template, outs, bk)
+
+
+def _rebuild(obj: Any, outs: list, bk: Any) -> Any:
+    if isinstance(obj, OutTensor):
+        return _wrap(outs[obj.id], bk)
+    if isinstance(obj, (list, tuple)):
+        items = [_rebuild(o, outs, bk) for o in obj]
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+            return type(obj)(*items)
+        return type(obj)(items)
+    if isinstance(obj, dict):
+        return {k: _rebuild(v, outs, bk) for k, v in obj.items()}
+    return obj
+
+
+class _Eager:
+    """Cache entry: this signature runs eagerly (and why)."""
+
+    def __init__(self, reason: str, where: str) -> None:
+        self.reason = reason
+        self.where = where
+
+
+# ----- the static function -----------------------------------------------------------------------
+
+class StaticFunction:
+    """A function (or ``forward``) that runs as a traced, optimized program.
+
+    Call it like the original. The first call with a new signature (tensor shapes and dtypes,
+    Python scalar arguments, training/eval mode, grad mode, which gradients exist) traces it
+    — an ordinary eager call that also records a graph; later calls replay the program.
+    """
+
+    def __init__(self, fn: Any, input_spec: Any = None, full_graph: bool = False,
+                 passes: bool = True) -> None:
+        self.fn = fn
+        functools.update_wrapper(self, fn, updated=())
+        self.input_spec = list(input_spec) if input_spec is not None else []
+        self.full_graph = full_graph
+        self.passes = passes
+        self.cache: dict[Any, list] = {}
+        self.traces = 0
+        self.fallbacks: list[tuple[str, str]] = []
+        self._modules: list | None = None
+        self._optimizers: list | None = None
+        self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.last_program: Program | None = None
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return self
+        bound = self._bound.get(obj)
+        if bound is None:
+            bound = StaticFunction(self.fn.__get__(obj, objtype), self.input_spec,
+                                   self.full_graph, self.passes)
+            self._bound[obj] = bound
+        return bound
+
+    # ----- keys and guards ---------------------------------------------------------------------
+    def _key(self, args: tuple, kwargs: dict) -> tuple:
+        if self._modules is None:
+            self._modules, self._optimizers = _discover(self.fn, args, kwargs)
+        pos = [0]
+        akey = _arg_key((args, kwargs), self.input_spec, pos)
+        modes = tuple(m.training for _, root in self._modules for m in root.modules())
+        return (akey, grad_mode.enabled, modes, _backend.active.name)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if _tracer.active() is not None:  # inside another trace: become part of it
+            return self.fn(*args, **kwargs)
+        key = self._key(args, kwargs)
+        entries = self.cache.get(key)
+        flat: list = []
+        _flatten((args, kwargs), flat)
+        if entries:
+            for entry in entries:
+                if isinstance(entry, _Eager):
+                    return self.fn(*args, **kwargs)
+                if entry.guards_hold(flat):
+                    return entry.run(flat)
+        if self.traces >= MAX_TRACES:
+            if self.traces == MAX_TRACES:
+                self.traces += 1
+                warnings.warn(
+                    f"{self._name()} was traced {MAX_TRACES} times (its guards keep changing: "
+                    "shapes, Python arguments, modes or gradients); further new signatures "
+                    "run eagerly. Use fw.jit.InputSpec with None for dynamic sizes.",
+                    JitWarning, stacklevel=2)
+            return self.fn(*args, **kwargs)
+        return self._trace(key, args, kwargs, flat)
+
+    def _name(self) -> str:
+        return getattr(self.fn, "__qualname__", repr(self.fn))
+
+    # ----- tracing -------------------------------------------------------------------------------
+    def _trace(self, key: Any, args: tuple, kwargs: dict, flat: list) -> Any:
+        self.traces += 1
+        self._modules, self._optimizers = _discover(self.fn, args, kwargs)
+        bk = flat[0]._bk if flat else _backend.active
+        tr = Trace()
+        tr.full_graph = self.full_graph
+        for i, t in enumerate(flat):
+            tr.add_input(t.data, f"input{i}")
+        for name, root in self._modules:
+            for mname, m in root.named_modules(prefix=name):
+                tr.module_names.setdefault(id(m), mname or type(m).__name__)
+            for pname, p in root.named_parameters(prefix=name):
+                tr.add_candidate(p, pname)
+            for bname, b in root.named_buffers(prefix=name):
+                tr.add_candidate(b, bname)
+        for opt in self._optimizers:
+            for pname, p in _tracer._optimizer_params(opt):
+                tr.add_candidate(p, pname)
+        gen = _creation.default_generator()
+        rng_state = gen.bit_generator.state
+        grad_before = grad_mode.enabled
+        with installed(tr, bk):
+            result = self.fn(*args, **kwargs)
+        if grad_mode.enabled != grad_before:
+            tr.graph_break("grad mode changed inside the function and was not restored")
+        if tr.broken is None:
+            self._check_rng(tr, gen, rng_state)
+        program = None
+        if tr.broken is None:
+            program = self._finish(tr, result, flat, bk)
+        if program is None:
+            reason, where = tr.broken
+            self.fallbacks.append((reason, where))
+            self.cache.setdefault(key, []).append(_Eager(reason, where))
+            warnings.warn(f"{where}: {self._name()} runs eagerly: {reason}", JitWarning,
+                          stacklevel=3)
+            return result
+        self.cache.setdefault(key, []).append(program)
+        self.last_program = program
+        return result
+
+    def _check_rng(self, tr: Trace, gen: Any, before: dict) -> None:
+        if _creation.default_generator() is not gen:
+            tr.graph_break("the function reseeds the global generator (fw.manual_seed)")
+            return
+        after = gen.bit_generator.state
+        if after == before:
+            return
+        # replaying the recorded draws must account for every draw made during the call
+        from .executor import kernel
+
+        probe = np.random.Generator(type(gen.bit_generator)())
+        probe.bit_generator.state = before
+        ref = _backend.get("numpy")
+        for n in tr.graph.nodes:
+            if n.op.startswith("random_") and getattr(n.args[0], "generator", 1) is None:
+                _replay_draw(n, probe, kernel(n.op, ref, n))
+        if probe.bit_generator.state != after:
+            tr.graph_break("random numbers were drawn outside the backend's random primitives "
+                           "(they would be frozen into the program)")
+
+    def _finish(self, tr: Trace, result: Any, flat: list, bk: Any) -> Program | None:
+        g = tr.graph
+        g.volatile = set(tr.volatile)
+        if grad_mode.enabled and not tr.backward_ran and _needs_grad(result):
+            tr.broken = ("its results require gradients, but static programs do not record "
+                         "autograd graphs: trace the whole training step (forward, backward, "
+                         "optimizer step) instead", _tracer.user_location())
+            return None
+        out_ids: list[int] = []
+
+        def on_tensor(t: Tensor) -> int:
+            out_ids.append(tr.ref_of(t.data))
+            return len(out_ids) - 1
+
+        template = _template(result, on_tensor)
+        if template is _tracer._NOT_STATIC:
+            tr.broken = ("it returns Python objects other than tensors, numbers, strings and "
+                         "containers of them", _tracer.user_location())
+            return None
+        end_bind: list = []
+        host_bound = {id(t) for n in g.nodes if n.op == "host_call"
+                      for t, vid in n.extra["binds"] if vid is not None}
+        for c in tr.candidates.values():
+            t = c.tensor
+            gt = t.grad
+            if gt is None:
+                if c.grad_at_start or id(t) in host_bound:
+                    end_bind.append((t, "grad", None))
+            else:
+                vid = tr.ids.get(id(gt.data))
+                if vid is None:
+                    if not c.grad_at_start:
+                        tr.broken = (f"the gradient of {c.name} was made outside the traced "
+                                     "ops", _tracer.user_location())
+                        return None
+                else:
+                    bound = [b for b in tr.bindings if b[0] == vid and b[1] is t
+                             and b[2] == "grad"]
+                    if not bound:
+                        out_ids.append(vid)
+                        end_bind.append((t, "grad", len(out_ids) - 1))
+            if t.data is not c.data_at_start:
+                vid = tr.ids.get(id(t.data))
+                if vid is None:
+                    tr.broken = (f"{c.name} got a new array made outside the traced ops",
+                                 _tracer.user_location())
+                    return None
+                out_ids.append(vid)
+                end_bind.append((t, "data", len(out_ids) - 1))
+        g.outputs = out_ids
+        input_pos = []
+        first_seen: dict[int, int] = {}
+        for i, t in enumerate(flat):
+            first_seen.setdefault(id(t.data), i)
+        by_vid = {tr.ids[id(t.data)]: first_seen[id(t.data)] for t in flat}
+        input_pos = [by_vid[vid] for vid in g.inputs]
+        raw = g.copy()
+        opt = g.copy()
+        report = optimize(opt) if self.passes else []
+        shapes = tuple(t.shape for t in flat)
+        return Program(tr, opt, raw, report, bk, input_pos, shapes, end_bind, template,
+                       len(out_ids))
+
+    # ----- introspection -------------------------------------------------------------------------
+    @property
+    def graph(self) -> Graph:
+        """The optimized graph of the most recently traced signature."""
+        if self.last_program is None:
+            raise RuntimeError(f"{self._name()} has not been traced yet: call it once first")
+        return self.last_program.graph
+
+    @property
+    def programs(self) -> list[Program]:
+        return [e for entries in self.cache.values() for e in entries if isinstance(e, Program)]
+
+    def reset(self) -> None:
+        """Forget every traced program (the next call traces again)."""
+        self.cache.clear()
+        self.traces = 0
+        self.fallbacks.clear()
+        self.last_program = None
+        self._modules = None
+
+
+def _replay_draw(node: Any, rng: Any, fn: Any) -> None:
+    args = list(node.args)
+    args[0] = rng
+    fn(*args, **node.kwargs)
+
+
+def _needs_grad(obj: Any) -> bool:
+    flat: list = []
+    _flatten(obj, flat)
+    return any(t.requires_grad for t in flat)
+
+
+def to_static(fn: Any = None, input_spec: Any = None, full_graph: bool = False,
+              passes: bool = True) -> Any:
+    """Trace ``fn`` (a function, a ``forward`` method or a module) into an optimized program.
+
+    Works as ``@fw.jit.to_static``, ``@fw.jit.to_static(input_spec=[...])`` on functions and
+    on ``forward`` methods, or as ``fw.jit.to_static(model)`` (the module's forward becomes
+    static; the module is returned). A whole training step — loss, ``backward()``,
+    ``optimizer.step()``, ``zero_grad()`` — becomes one program::
+
+        @fw.jit.to_static
+        def train_step(x, y):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+    ``full_graph=True`` raises :class:`GraphBreakError` where the function cannot be traced
+    instead of falling back to eager with a warning. ``passes=False`` skips optimization.
+    """
+    if fn is None:
+        return functools.partial(to_static, input_spec=input_spec, full_graph=full_graph,
+                                 passes=passes)
+    from ..nn.module import Module
+
+    if isinstance(fn, Module):
+        static = StaticFunction(fn.forward, input_spec, full_graph, passes)
+        static.module = fn
+        object.__setattr__(fn, "forward", static)
+        return fn
+    if isinstance(fn, StaticFunction):
+        return fn
+    return StaticFunction(fn, input_spec, full_graph, passes)

@@ -1,0 +1,573 @@
+"""Tracing: run the eager function once and record every backend primitive it calls.
+
+Every eager op, the autograd engine's gradient rules and in-place updates reach the arrays
+through ``tensor._bk.<primitive>(...)``. While tracing, the backend object gets recording
+wrappers as *instance* attributes (shadowing the class's primitives; removed afterwards), so
+the ordinary eager run of the user's function leaves behind a :class:`~framework.jit.ir.Graph`.
+The traced call is a real eager call: its results are returned to the user as they are.
+
+What the recording does with arrays it has not seen before:
+
+- arrays of the function's tensor arguments are ``input`` values;
+- arrays of known parameters, buffers and gradients (of the modules and optimizers the
+  function can reach) are ``state`` values, read afresh from their tensors on every run;
+- arrays handed to ``from_numpy``/``asarray`` are literals, snapshotted as constants;
+- any other array is captured by reference (a constant that may change between runs).
+
+Python that reads tensor values (``.item()``, ``bool(t)``, ``.tolist()``, ``.numpy()``) makes
+the trace unusable: it is a *graph break*, recorded with the user's file and line (the rest
+of the call simply continues eagerly). Optimizer steps and ``fw.jit.ignore`` functions are
+recorded as ``host_call`` nodes that run eagerly on every replay.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import numpy as np
+
+from .. import creation as _creation
+from ..backend.primitives import PRIMITIVES
+from ..tensor import Tensor
+from .ir import Graph, Node, Ref
+
+# the module, not fw.tensor (the function that shadows it as an attribute of the package)
+_tensor_mod = importlib.import_module("framework.tensor")
+
+_FRAMEWORK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+# primitives that only answer questions about shapes/memory: they run untraced
+_UNTRACED = frozenset({"may_share_memory", "broadcast_shapes"})
+# primitives whose result shape depends on the values: a static graph cannot hold them
+_DATA_DEPENDENT = frozenset({"nonzero", "unique"})
+
+_active: Trace | None = None
+
+
+class GraphBreakError(RuntimeError):
+    """``full_graph=True`` and the function does something a static graph cannot hold."""
+
+
+class RngArg:
+    """A random generator argument: ``None`` means the global one (``fw.manual_seed``)."""
+
+    __slots__ = ("generator",)
+
+    def __init__(self, generator: Any = None) -> None:
+        self.generator = generator
+
+    def resolve(self) -> np.random.Generator:
+        return self.generator if self.generator is not None else _creation.default_generator()
+
+    def __repr__(self) -> str:
+        return "<global rng>" if self.generator is None else "<private rng>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RngArg) and other.generator is self.generator
+
+    def __hash__(self) -> int:
+        return hash(("rng", id(self.generator)))
+
+
+class HostValue:
+    """A Python object passed to a host call (kept by reference, never serialized)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __repr__(self) -> str:
+        return f"<{type(self.obj).__name__}>"
+
+
+class _Unsupported(Exception):
+    pass
+
+
+def user_location() -> str:
+    """``file:line`` of the innermost frame outside the framework package (the user's code)."""
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_FRAMEWORK_DIR):
+        f = f.f_back
+    if f is None:
+        return "<unknown>"
+    return f"{f.f_code.co_filename}:{f.f_lineno}"
+
+
+class Candidate:
+    """A tensor whose ``.data``/``.grad`` the program reads or rebinds (parameters mostly)."""
+
+    __slots__ = ("tensor", "name", "grad_at_start", "data_at_start")
+
+    def __init__(self, tensor: Tensor, name: str) -> None:
+        self.tensor = tensor
+        self.name = name
+        self.grad_at_start = tensor.grad is not None
+        self.data_at_start = tensor.data
+
+
+class Trace:
+    """The result of tracing one call (see :func:`trace`)."""
+
+    def __init__(self) -> None:
+        self.graph = Graph()
+        self.ids: dict[int, int] = {}
+        self.keep: list[Any] = []
+        self.slots: dict[int, tuple[Tensor, str, str]] = {}
+        self.bindings: list[tuple[int, Tensor, str]] = []  # state value <- tensor.data/.grad
+        self.candidates: dict[int, Candidate] = {}
+        self.modules: list[Any] = []
+        self.module_names: dict[int, str] = {}
+        self.end_bindings: list[tuple[Tensor, str, int | None]] = []
+        self.volatile: set[int] = set()
+        self.out_template: Any = None
+        self.broken: tuple[str, str] | None = None
+        self.full_graph = False
+        self.paused = 0
+        self.backward_ran = False
+        self.scope: list[str] = []
+        self.outputs_need_grad = False
+
+    # ----- registration ----------------------------------------------------------------------
+    def add_candidate(self, t: Tensor, name: str) -> None:
+        if id(t) in self.candidates:
+            return
+        self.candidates[id(t)] = Candidate(t, name)
+        if id(t.data) not in self.slots:
+            self.slots[id(t.data)] = (t, "data", name)
+        g = t.grad
+        if g is not None and id(g.data) not in self.slots and id(g.data) not in self.ids:
+            self.slots[id(g.data)] = (t, "grad", name + ".grad")
+
+    def add_input(self, arr: Any, name: str) -> int:
+        vid = self.ids.get(id(arr))
+        if vid is not None:
+            return vid
+        vid = self.graph.new_value(arr.shape, arr.dtype, "input", name)
+        self.graph.inputs.append(vid)
+        self.ids[id(arr)] = vid
+        self.keep.append(arr)
+        return vid
+
+    def ref_of(self, arr: Any, literal: bool = False) -> int:
+        vid = self.ids.get(id(arr))
+        if vid is not None:
+            return vid
+        g = self.graph
+        slot = self.slots.get(id(arr))
+        if slot is not None:
+            t, attr, name = slot
+            vid = g.new_value(arr.shape, arr.dtype, "state", name)
+            g.state.append(vid)
+            self.bindings.append((vid, t, attr))
+        elif literal or isinstance(arr, np.generic):
+            vid = g.add_const(np.array(arr, copy=True), "literal")
+        else:
+            vid = g.add_const(arr, "captured")
+            self.volatile.add(vid)
+        self.ids[id(arr)] = vid
+        self.keep.append(arr)
+        return vid
+
+    def encode(self, obj: Any, literal: bool = False) -> Any:
+        if isinstance(obj, (np.ndarray, np.generic)):
+            return Ref(self.ref_of(obj, literal))
+        if obj is None or isinstance(obj, (bool, int, float, str, np.dtype, slice)) \
+                or obj is Ellipsis:
+            return obj
+        if isinstance(obj, tuple):
+            return tuple(self.encode(o, literal) for o in obj)
+        if isinstance(obj, list):
+            return [self.encode(o, literal) for o in obj]
+        if isinstance(obj, dict):
+            return {k: self.encode(v, literal) for k, v in obj.items()}
+        if isinstance(obj, np.random.Generator):
+            return RngArg(None if obj is _creation.default_generator() else obj)
+        if isinstance(obj, type) and issubclass(obj, np.generic):
+            return np.dtype(obj)
+        if isinstance(obj, Tensor):
+            raise _Unsupported("a Tensor was passed to a backend primitive")
+        raise _Unsupported(f"a backend primitive got an argument of type {type(obj).__name__}")
+
+    def register_outputs(self, result: Any) -> list[int]:
+        if isinstance(result, (np.ndarray, np.generic)):
+            vid = self.graph.new_value(np.shape(result), result.dtype, "op")
+            self.ids[id(result)] = vid
+            self.keep.append(result)
+            return [vid]
+        if isinstance(result, (tuple, list)) and all(
+                isinstance(r, (np.ndarray, np.generic)) for r in result):
+            out = []
+            for r in result:
+                out.extend(self.register_outputs(r))
+            return out
+        raise _Unsupported(f"a backend primitive returned a {type(result).__name__}")
+
+    # ----- events ----------------------------------------------------------------------------
+    def graph_break(self, reason: str) -> None:
+        if self.broken is not None:
+            return
+        where = user_location()
+        if self.full_graph:
+            raise GraphBreakError(f"{where}: {reason}; this cannot be part of a static graph "
+                                  "(full_graph=True)")
+        self.broken = (reason, where)
+
+    def record(self, name: str, orig: Any, args: tuple, kwargs: dict) -> Any:
+        if self.paused or self.broken is not None or name in _UNTRACED:
+            return orig(*args, **kwargs)
+        if name in _DATA_DEPENDENT or (name == "getitem" and _bool_index(args[1])):
+            self.graph_break(f"the shape of {name}'s result depends on tensor values "
+                             "(boolean masks, nonzero, unique)")
+            return orig(*args, **kwargs)
+        literal = name in ("from_numpy", "asarray")
+        try:
+            eargs = self.encode(args, literal)
+            ekw = self.encode(kwargs, literal)
+        except _Unsupported as err:
+            self.graph_break(str(err))
+            return orig(*args, **kwargs)
+        mutates: list[int] = []
+        out = kwargs.get("out")
+        if out is not None:
+            if isinstance(out, tuple):
+                out = out[0]
+                ekw["out"] = ekw["out"][0]
+            mutates.append(ekw["out"].id)
+        elif name in PRIMITIVES and PRIMITIVES[name].mutates:
+            if isinstance(eargs[0], Ref):
+                mutates.append(eargs[0].id)
+        result = orig(*args, **kwargs)
+        outputs: list[int] = []
+        if not mutates:
+            try:
+                outputs = self.register_outputs(result)
+            except _Unsupported as err:
+                self.graph_break(str(err))
+                return result
+        self.graph.nodes.append(Node(name, eargs, ekw, outputs, mutates,
+                                     self.scope[-1] if self.scope else None))
+        return result
+
+    def on_value_read(self, t: Tensor, what: str) -> None:
+        if self.paused:
+            return
+        self.graph_break(f"Python reads a tensor's value ({what}), so the code that follows "
+                         "may depend on it")
+
+    def host_call(self, fn: Any, label: str, args: tuple, kwargs: dict) -> Any:
+        """Run ``fn`` eagerly now and record a ``host_call`` node that runs it on every replay."""
+        if self.broken is not None or self.paused:
+            return fn(*args, **kwargs)
+        opt_params = _optimizer_params(args[0]) if label == "optimizer" and args else []
+        for p_name, p in opt_params:
+            self.add_candidate(p, p_name)
+        binds = []
+        for c in self.candidates.values():
+            g = c.tensor.grad
+            binds.append((c.tensor, None if g is None else self.ref_of(g.data)))
+        try:
+            eargs = self._encode_host(args)
+            ekw = self._encode_host(kwargs)
+        except _Unsupported as err:
+            self.graph_break(str(err))
+            return fn(*args, **kwargs)
+        datas = [(c, c.tensor.data) for c in self.candidates.values()]
+        self.paused += 1
+        try:
+            result = fn(*args, **kwargs)
+        finally:
+            self.paused -= 1
+        for c, d in datas:
+            if c.tensor.data is not d:
+                self.graph_break(f"{label} replaced the array of {c.name} instead of updating "
+                                 "it in place")
+                return result
+        outputs: list[int] = []
+        template = _template(result, lambda t: outputs.append(
+            self.register_outputs(t.data)[0]) or outputs[-1])
+        if template is _NOT_STATIC:
+            self.graph_break(f"{label} returned a Python value that a replay cannot reproduce")
+            return result
+        self.graph.nodes.append(Node(
+            "host_call", eargs, ekw, outputs, [],
+            self.scope[-1] if self.scope else None,
+            {"fn": fn, "label": label, "binds": binds, "result": template}))
+        return result
+
+    def _encode_host(self, obj: Any) -> Any:
+        if isinstance(obj, Tensor):
+            return TensorArg(self.ref_of(obj.data), obj.requires_grad)
+        if isinstance(obj, tuple):
+            return tuple(self._encode_host(o) for o in obj)
+        if isinstance(obj, list):
+            return [self._encode_host(o) for o in obj]
+        if isinstance(obj, dict):
+            return {k: self._encode_host(v) for k, v in obj.items()}
+        if isinstance(obj, (np.ndarray, np.generic)):
+            return Ref(self.ref_of(obj))
+        return HostValue(obj)
+
+
+class TensorArg:
+    """A tensor argument of a host call: rebuilt from a value at replay."""
+
+    __slots__ = ("id", "requires_grad")
+
+    def __init__(self, vid: int, requires_grad: bool) -> None:
+        self.id = vid
+        self.requires_grad = requires_grad
+
+    def __repr__(self) -> str:
+        return f"tensor(%{self.id})"
+
+
+class OutTensor:
+    """Placeholder for a tensor in a result structure."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, vid: int) -> None:
+        self.id = vid
+
+    def __repr__(self) -> str:
+        return f"tensor(%{self.id})"
+
+
+_NOT_STATIC = object()
+
+
+def _template(obj: Any, on_tensor: Any) -> Any:
+    """``obj`` with tensors replaced by :class:`OutTensor` (``_NOT_STATIC`` if impossible)."""
+    if isinstance(obj, Tensor):
+        return OutTensor(on_tensor(obj))
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, (tuple, list)):
+        items = [_template(o, on_tensor) for o in obj]
+        if any(i is _NOT_STATIC for i in items):
+            return _NOT_STATIC
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+            return type(obj)(*items)
+        return type(obj)(items)
+    if isinstance(obj, dict):
+        items = {k: _template(v, on_tensor) for k, v in obj.items()}
+        if any(v is _NOT_STATIC for v in items.values()):
+            return _NOT_STATIC
+        return items
+    return _NOT_STATIC
+
+
+def _bool_index(index: Any) -> bool:
+    if isinstance(index, np.ndarray):
+        return index.dtype == np.bool_
+    if isinstance(index, (tuple, list)):
+        return any(isinstance(i, np.ndarray) and i.dtype == np.bool_ for i in index)
+    return False
+
+
+def _optimizer_params(opt: Any) -> list[tuple[str, Tensor]]:
+    out = []
+    for gi, group in enumerate(getattr(opt, "param_groups", [])):
+        for pi, p in enumerate(group.get("params", [])):
+            if isinstance(p, Tensor):
+                out.append((f"optimizer.group{gi}.param{pi}", p))
+    return out
+
+
+# ----- installing and removing the recording hooks ---------------------------------------------
+
+def _primitive_names(bk: Any) -> list[str]:
+    names = []
+    for name in PRIMITIVES:
+        if name in _UNTRACED:
+            continue
+        try:
+            getattr(bk, name)
+        except AttributeError:
+            continue
+        names.append(name)
+    for name in ("random_uniform", "random_normal", "random_integers", "random_permutation"):
+        if name not in names and hasattr(bk, name):
+            names.append(name)
+    return names
+
+
+def _wrapper(tr: Trace, name: str, orig: Any) -> Any:
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        return tr.record(name, orig, args, kwargs)
+
+    recorded.__name__ = name
+    return recorded
+
+
+class _Installed:
+    """Context manager: recording wrappers on the backend, hooks on Tensor/Module/Optimizer."""
+
+    def __init__(self, tr: Trace, bk: Any) -> None:
+        self.tr = tr
+        self.bk = bk
+        self.saved: dict[str, Any] = {}
+        self.patched: list[tuple[Any, str, Any]] = []
+
+    def __enter__(self) -> Trace:
+        global _active
+        if _active is not None:
+            raise RuntimeError("a trace is already running")
+        tr, bk = self.tr, self.bk
+        inst = bk.__dict__
+        for name in _primitive_names(bk):
+            if name in inst:
+                self.saved[name] = inst[name]
+            orig = getattr(bk, name)
+            object.__setattr__(bk, name, _wrapper(tr, name, orig))
+        _tensor_mod._value_hook = tr.on_value_read
+        self._patch_backward()
+        self._patch_optimizers()
+        self._patch_modules()
+        _active = tr
+        return tr
+
+    def __exit__(self, *exc: Any) -> None:
+        global _active
+        _active = None
+        _tensor_mod._value_hook = None
+        inst = self.bk.__dict__
+        for name in _primitive_names(self.bk):
+            inst.pop(name, None)
+        inst.update(self.saved)
+        for owner, attr, orig in reversed(self.patched):
+            if orig is _MISSING:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, orig)
+
+    def _patch(self, owner: Any, attr: str, new: Any) -> None:
+        self.patched.append((owner, attr, owner.__dict__.get(attr, _MISSING)))
+        setattr(owner, attr, new)
+
+    def _patch_backward(self) -> None:
+        tr = self.tr
+        orig = _tensor_mod.run_backward
+
+        def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
+                         allow_unused=False):
+            if not tr.paused and tr.broken is None:
+                tr.backward_ran = True
+                for i, leaf in enumerate(_leaves(outputs)):
+                    tr.add_candidate(leaf, f"leaf{i}")
+            return orig(outputs, grad_outputs, retain_graph, create_graph, inputs,
+                        allow_unused)
+
+        self.patched.append((_tensor_mod, "run_backward", orig))
+        _tensor_mod.run_backward = run_backward
+        import framework.autograd as _ag
+
+        self.patched.append((_ag, "run_backward", _ag.run_backward))
+        _ag.run_backward = run_backward
+
+    def _patch_optimizers(self) -> None:
+        try:
+            from ..optim import Optimizer
+        except ImportError:  # pragma: no cover - optim is part of the package
+            return
+        tr = self.tr
+        seen = set()
+        todo = [Optimizer]
+        while todo:
+            cls = todo.pop()
+            if cls in seen:
+                continue
+            seen.add(cls)
+            todo.extend(cls.__subclasses__())
+            step = cls.__dict__.get("step")
+            if step is None or getattr(step, "_skiff_host", False):
+                continue
+
+            def make(step: Any) -> Any:
+                def host_step(self: Any, *args: Any, **kwargs: Any) -> Any:
+                    return tr.host_call(_BoundStep(step, self), "optimizer", (self, *args),
+                                        kwargs)
+
+                host_step._skiff_host = True
+                return host_step
+
+            self._patch(cls, "step", make(step))
+
+    def _patch_modules(self) -> None:
+        try:
+            from ..nn.module import Module
+        except ImportError:  # pragma: no cover
+            return
+        tr = self.tr
+        orig = Module.__call__
+
+        def call(module: Any, *args: Any, **kwargs: Any) -> Any:
+            name = tr.module_names.get(id(module))
+            if name is None or tr.paused:
+                return orig(module, *args, **kwargs)
+            tr.scope.append(name or type(module).__name__)
+            try:
+                return orig(module, *args, **kwargs)
+            finally:
+                tr.scope.pop()
+
+        self._patch(Module, "__call__", call)
+
+
+class _BoundStep:
+    """``optimizer.step`` as a host function: called with the optimizer as first argument."""
+
+    def __init__(self, step: Any, opt: Any) -> None:
+        self.step = step
+        self.opt = opt
+
+    def __call__(self, opt: Any, *args: Any, **kwargs: Any) -> Any:
+        return self.step(opt, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{type(self.opt).__name__}.step"
+
+
+_MISSING = object()
+
+
+def _leaves(outputs: Any) -> list[Tensor]:
+    """Leaf tensors requiring grad that the graph of ``outputs`` reaches."""
+    found: dict[int, Tensor] = {}
+    seen: set[int] = set()
+    stack = [o for o in outputs if isinstance(o, Tensor)]
+    nodes = []
+    for t in stack:
+        if t._node is None:
+            if t.requires_grad:
+                found[id(t)] = t
+        else:
+            nodes.append(t._node)
+    while nodes:
+        node = nodes.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        for t in node.inputs:
+            if t is None:
+                continue
+            if t._node is None:
+                if t.requires_grad:
+                    found[id(t)] = t
+            else:
+                nodes.append(t._node)
+    return list(found.values())
+
+
+def active() -> Trace | None:
+    """The running trace, if any."""
+    return _active
+
+
+def installed(tr: Trace, bk: Any) -> _Installed:
+    return _Installed(tr, bk)
