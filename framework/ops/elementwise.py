@@ -400,10 +400,10 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     a = _float_input(input)
     bk = a._bk
     d = a.data
-    half_x = bk.multiply(d, 0.5)
     if approximate == "none":
-        out = wrap(bk.add(half_x, bk.multiply(half_x, bk.erf(bk.multiply(d, _SQRT_HALF)))), bk)
+        out = wrap(bk.gelu(d), bk)  # fused kernel: x * (1 + erf(x / sqrt(2))) / 2
     else:
+        half_x = bk.multiply(d, 0.5)
         inner = bk.multiply(bk.add(d, bk.multiply(bk.multiply(bk.multiply(d, d), d), _TANH_C)),
                             _TANH_K)
         out = wrap(bk.add(half_x, bk.multiply(half_x, bk.tanh(inner))), bk)

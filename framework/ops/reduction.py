@@ -545,11 +545,6 @@ def _reverse_cumsum(g: Tensor, ax: int) -> Tensor:
 # ----- softmax -----------------------------------------------------------------------------
 
 
-def _shifted(bk: Any, d: Any, ax: int) -> Any:
-    # x - max: exp never overflows; a slice holding inf gives NaN, as in PyTorch
-    return bk.subtract(d, bk.max(d, axis=ax, keepdims=True))
-
-
 def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     """``exp(x) / sum(exp(x))`` along ``dim``, computed without overflow.
 
@@ -564,11 +559,9 @@ def softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
         return _on_0d(softmax, x)
     ax = normalize_dim(dim, x.ndim, "softmax")
     bk = x._bk
-    if x.numel() == 0:
-        out = wrap(bk.zeros(x.shape, x.dtype), bk)
-    else:
-        e = bk.exp(_shifted(bk, x.data, ax))
-        out = wrap(bk.divide(e, bk.sum(e, axis=ax, keepdims=True)), bk)
+    # the backend's fused kernel: exp(x - max) / sum, so exp never overflows (a slice
+    # holding inf gives NaN, as in PyTorch)
+    out = wrap(bk.softmax(x.data, axis=ax), bk)
     if recording(x):
         yd = out.data
 
@@ -590,11 +583,7 @@ def log_softmax(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: 
         return _on_0d(log_softmax, x)
     ax = normalize_dim(dim, x.ndim, "log_softmax")
     bk = x._bk
-    if x.numel() == 0:
-        out = wrap(bk.zeros(x.shape, x.dtype), bk)
-    else:
-        s = _shifted(bk, x.data, ax)
-        out = wrap(bk.subtract(s, bk.log(bk.sum(bk.exp(s), axis=ax, keepdims=True))), bk)
+    out = wrap(bk.log_softmax(x.data, axis=ax), bk)  # fused: x - max - log(sum(exp(x - max)))
     if recording(x):
         yd = out.data
 
