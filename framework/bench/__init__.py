@@ -35,7 +35,10 @@ from .suite import (
     SEEDS,
     SUITE_VERSION,
     Protocol,
+    all_benchmark_ids,
     check_evidence,
+    check_results_correctness,
+    evidence_for,
     plan,
     run_suite,
 )

@@ -197,12 +197,14 @@ def _result(bench_id: str, scenario: str, model: str | None, params: dict[str, A
 
 # ----- the benchmarks -----------------------------------------------------------------------
 
-def bench_gemm(n: int, protocol: Protocol, rec: Recorder) -> dict[str, Any]:
+def bench_gemm(n: int, protocol: Protocol | None, rec: Recorder | None) -> dict[str, Any]:
     rng = np.random.default_rng(SEEDS["gemm"] + n)
     a = fw.tensor(rng.standard_normal((n, n)).astype(np.float32))
     b = fw.tensor(rng.standard_normal((n, n)).astype(np.float32))
     evidence = evidence_from_array((a @ b).numpy())
     bench_id = f"gemm-{n}"
+    if protocol is None:
+        return {"id": bench_id, "correctness": evidence}
     stats = measure(bench_id, lambda: a @ b, protocol, rec)
     gflops = 2.0 * n ** 3 / stats["median_s"] / 1e9
     return _result(bench_id, "gemm", None, {"m": n, "n": n, "k": n, "dtype": "float32"},
@@ -216,7 +218,8 @@ def _fresh_model(model: str):
     return build_model(model)
 
 
-def bench_training(model: str, protocol: Protocol, rec: Recorder) -> dict[str, Any]:
+def bench_training(model: str, protocol: Protocol | None, rec: Recorder | None
+                   ) -> dict[str, Any]:
     from .models import training_batch
 
     batch = TRAIN_BATCH[model]
@@ -233,6 +236,8 @@ def bench_training(model: str, protocol: Protocol, rec: Recorder) -> dict[str, A
 
     losses = [float(step().item()) for _ in range(LOSS_STEPS)]
     bench_id = f"train-{model}"
+    if protocol is None:
+        return {"id": bench_id, "correctness": evidence_from_losses(losses)}
     stats = measure(bench_id, step, protocol, rec)
     return _result(bench_id, "training", model, {"batch": batch, "optimizer": "SGD",
                                                  "lr": 0.01, "momentum": 0.9},
@@ -240,7 +245,7 @@ def bench_training(model: str, protocol: Protocol, rec: Recorder) -> dict[str, A
                    evidence_from_losses(losses))
 
 
-def bench_inference(model: str, batch: int, protocol: Protocol, rec: Recorder
+def bench_inference(model: str, batch: int, protocol: Protocol | None, rec: Recorder | None
                     ) -> dict[str, Any]:
     from .models import fixed_input
 
@@ -250,6 +255,9 @@ def bench_inference(model: str, batch: int, protocol: Protocol, rec: Recorder
     x = fixed_input(model, batch, SEEDS["data"] + batch)
     with fw.no_grad():
         evidence = evidence_from_array(net(evidence_x).numpy())
+        if protocol is None:
+            kind = "latency" if batch == 1 else "throughput"
+            return {"id": f"infer-{kind}-{model}", "correctness": evidence}
         if batch == 1:
             bench_id = f"infer-latency-{model}"
             stats = measure(bench_id, lambda: net(x), protocol, rec)
@@ -276,6 +284,45 @@ def plan(quick: bool) -> list[tuple[str, Callable[[Protocol, Recorder], dict[str
         items.append((f"infer-throughput-{m}",
                       lambda p, r, m=m: bench_inference(m, INFER_THROUGHPUT_BATCH, p, r)))
     return items
+
+
+def all_benchmark_ids() -> list[str]:
+    """Every benchmark id of the suite version, full and quick modes together."""
+    ids = [i for i, _ in plan(False)]
+    return ids + [i for i, _ in plan(True) if i not in ids]
+
+
+def evidence_for(backend: str = "numpy", bench_ids: list[str] | None = None
+                 ) -> dict[str, dict[str, Any]]:
+    """Correctness evidence of benchmarks computed on ``backend`` without any timing.
+
+    The evidence does not depend on the mode, so the hub computes the reference once per
+    suite version (``evidence_for("numpy")``) and compares every submission's
+    ``correctness`` entries with it through :func:`check_evidence`.
+    """
+    runs = dict(plan(False))
+    runs.update({i: f for i, f in plan(True) if i not in runs})
+    wanted = bench_ids or list(runs)
+    unknown = sorted(set(wanted) - set(runs))
+    if unknown:
+        raise ValueError(f"unknown benchmark(s): {', '.join(unknown)}")
+    with fw.backend.use(backend):
+        return {i: runs[i](None, None)["correctness"] for i in wanted}
+
+
+def check_results_correctness(results: dict[str, Any],
+                              reference: dict[str, dict[str, Any]]
+                              ) -> dict[str, tuple[bool, str]]:
+    """``{benchmark id: (ok, reason)}`` for every benchmark of a results document against
+    reference evidence (from :func:`evidence_for` or another bundle's results)."""
+    if "benchmarks" in reference:  # a results document
+        reference = {b["id"]: b["correctness"] for b in reference["benchmarks"]}
+    out = {}
+    for b in results["benchmarks"]:
+        ref = reference.get(b["id"])
+        out[b["id"]] = (False, "no reference evidence for this benchmark") if ref is None \
+            else check_evidence(b["correctness"], ref)
+    return out
 
 
 def run_suite(backend: str, quick: bool = False, only: list[str] | None = None,

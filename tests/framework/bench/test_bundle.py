@@ -193,3 +193,18 @@ def test_cli_run_verify_and_errors(tmp_path, capsys):
     assert not (tmp_path / "x").exists()  # nothing half-written
     assert bench_main(["run", "--backend", "warp-drive", "--out", str(tmp_path / "y")]) == 1
     assert "unknown backend" in capsys.readouterr().err
+
+
+def test_reference_evidence_without_timing_matches_a_bundle(numpy_bundle):
+    b = verify_bundle(numpy_bundle)
+    ref = bench.evidence_for("numpy", SUBSET)
+    checks = bench.check_results_correctness(b.results, ref)
+    assert set(checks) == set(SUBSET) and all(ok for ok, _ in checks.values()), checks
+    assert set(bench.all_benchmark_ids()) >= set(SUBSET) | {"gemm-2048", "train-transformer"}
+    res = json.loads(json.dumps(b.results))
+    res["benchmarks"][1]["correctness"]["losses"][2] += 0.5
+    checks = bench.check_results_correctness(res, b.results)
+    assert checks["train-mlp"] == (False, checks["train-mlp"][1])
+    assert "step 3" in checks["train-mlp"][1]
+    with pytest.raises(ValueError, match="unknown benchmark"):
+        bench.evidence_for("numpy", ["gemm-3"])
