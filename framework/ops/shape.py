@@ -91,6 +91,10 @@ def movedim(x: Tensor, source: Any, destination: Any) -> Tensor:
             f"movedim: source ({len(src)} dims) and destination ({len(dst)} dims) must have "
             "the same number of dimensions"
         )
+    if x.ndim == 0:
+        for d in src + dst:
+            normalize_dim(d, 0, "movedim")
+        return x
     src = [normalize_dim(d, x.ndim, "movedim") for d in src]
     dst = [normalize_dim(d, x.ndim, "movedim") for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
@@ -322,8 +326,8 @@ def vstack(tensors: Any) -> Tensor:
 
 def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
     """Split into pieces of ``split_size`` (the last may be smaller) or of the given sizes."""
-    from .indexing import getitem
-
+    if x.ndim == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = normalize_dim(dim, x.ndim, "split")
     n = x.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -338,19 +342,35 @@ def split(x: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
                 f"split: split sizes {sizes} must be non-negative and sum to {n}, the size of "
                 f"dimension {dim} of a tensor of shape {tuple(x.shape)}"
             )
+    bk = x._bk
     lead = (slice(None),) * d
-    out = []
+    outs = []
     start = 0
     for s in sizes:
-        out.append(getitem(x, lead + (slice(start, start + s),)))
+        outs.append(_view_of(wrap(bk.getitem(x.data, lead + (slice(start, start + s),)), bk),
+                             x))
         start += s
-    return tuple(out)
+    if recording(x):
+        # one op with several outputs: the gradient joins the pieces' gradients with one
+        # cat (the engine fills zeros for pieces that got none), instead of scattering each
+        # piece into a full-size zero tensor
+        from ..autograd.graph import Node
+
+        node = Node("Split", (x,), lambda *grads: cat(grads, d))
+        node.out_meta = [(o.shape, o.dtype, bk) for o in outs]
+        for i, o in enumerate(outs):
+            o.requires_grad = True
+            o._node = node
+            o._idx = i
+    return tuple(outs)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     """Split into ``chunks`` pieces of equal size (the last smaller; maybe fewer pieces)."""
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
+    if x.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     n = x.shape[normalize_dim(dim, x.ndim, "chunk")]
     if n == 0:  # PyTorch gives ``chunks`` empty pieces
         return split(x, [0] * chunks, dim)
@@ -365,6 +385,8 @@ def unbind(x: Tensor, dim: int = 0) -> tuple:
     """
     from ..autograd.graph import Node
 
+    if x.ndim == 0:
+        raise IndexError("unbind: a 0-d tensor has no dimension to unbind")
     d = normalize_dim(dim, x.ndim, "unbind")
     bk = x._bk
     lead = (slice(None),) * d
@@ -413,7 +435,7 @@ def _dims_arg(dims: Any, ndim: int, op: str) -> tuple:
 
 def flip(x: Tensor, dims: Any) -> Tensor:
     """Reverse the order of elements along ``dims``."""
-    axes = _dims_arg(dims, x.ndim, "flip")
+    axes = _dims_arg(dims, x.ndim, "flip") if x.ndim else ()
     out = _view_of(wrap(x._bk.flip(x.data, axes), x._bk), x)
     if recording(x):
         record(out, "Flip", (x,), lambda g: flip(g, axes))

@@ -101,7 +101,9 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True,  # noqa: A0
 def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False) -> SortResult:  # noqa: A002
     """The ``k``-th smallest value (1-based) along ``dim`` and its position."""
     vals, idx = topk(input, k, dim, largest=False)
-    d = normalize_dim(dim, max(input.ndim, 1), "kthvalue")
+    if input.ndim == 0:
+        return SortResult(vals, idx)
+    d = normalize_dim(dim, input.ndim, "kthvalue")
     from .indexing import getitem
 
     sel = (slice(None),) * d + (slice(k - 1, k),)

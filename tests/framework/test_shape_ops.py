@@ -172,3 +172,31 @@ def test_third_derivative_through_shape_ops():
     (g3,) = fw.grad(g2.sum(), x)
     # f = 2 * sum over two copies of x**3 = 4 * sum x**3 -> f''' = 24 per element
     np.testing.assert_allclose(g3.numpy(), [24.0, 24.0, 24.0])
+
+
+def test_zero_dimensional_and_empty_inputs():
+    s = fw.tensor(1.5, requires_grad=True)
+    for y in (fw.flip(s, (0,)), fw.movedim(s, 0, 0), s.expand(2, 3), fw.stack([s, s]),
+              s.repeat(2), fw.roll(s, 1)):
+        y.sum().backward()
+    assert s.grad.item() == 1 + 1 + 6 + 2 + 2 + 1
+    assert fw.kthvalue(s, 1).values.item() == 1.5
+    for call in (lambda: s.chunk(1), lambda: s.split(1), lambda: fw.unbind(s),
+                 lambda: fw.cat([s, s])):
+        with pytest.raises((RuntimeError, IndexError), match="dimension|0-d|zero-dim"):
+            call()
+    e = fw.zeros(0, 3, requires_grad=True)
+    outs = [fw.flip(e, 0), fw.roll(e, 1, 0), fw.pad(e, (1, 1)), e.repeat(2, 3), fw.tril(e),
+            fw.cat([e, e]), fw.stack([e, e]), fw.cat(e.split(1, 1), 1), e.permute(1, 0)]
+    assert [o.shape for o in outs] == [(0, 3), (0, 3), (0, 5), (0, 9), (0, 3), (0, 3),
+                                       (2, 0, 3), (0, 3), (3, 0)]
+    sum(o.sum() for o in outs).backward()
+    assert e.grad.shape == (0, 3)
+
+
+def test_split_is_one_op_whose_unused_pieces_get_zero_gradient():
+    x = fw.arange(6.0).requires_grad_()
+    a, b, c = x.split(2)
+    assert a.grad_fn is b.grad_fn
+    (b * b).sum().backward()
+    assert x.grad.tolist() == [0, 0, 4, 6, 0, 0]
