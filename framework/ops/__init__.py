@@ -16,14 +16,18 @@ from .elementwise import (
     bitwise_xor,
     ceil,
     clamp,
+    clamp_max,
+    clamp_min,
     clip,
     cos,
+    cosh,
     div,
     divide,
     elu,
     eq,
     erf,
     exp,
+    exp2,
     expm1,
     floor,
     fmod,
@@ -41,6 +45,8 @@ from .elementwise import (
     less_equal,
     log,
     log1p,
+    log2,
+    log10,
     logical_and,
     logical_not,
     logical_or,
@@ -65,6 +71,7 @@ from .elementwise import (
     sign,
     silu,
     sin,
+    sinh,
     softplus,
     sqrt,
     square,
@@ -78,14 +85,19 @@ from .elementwise import (
 )
 from .indexing import (
     argwhere,
+    diag,
+    diagonal,
     gather,
     getitem,
+    index_add,
+    index_fill,
     index_select,
     masked_fill,
     masked_select,
     nonzero,
     scatter,
     scatter_add,
+    take,
     take_along_dim,
 )
 from .inplace import (
@@ -104,7 +116,19 @@ from .inplace import (
     sub_,
     zero_,
 )
-from .linalg import bmm, dot, einsum, ger, inner, matmul, mm, mv, outer
+from .linalg import (
+    bmm,
+    dot,
+    einsum,
+    ger,
+    inner,
+    matmul,
+    mm,
+    mv,
+    outer,
+    tensordot,
+    trace,
+)
 from .reduction import (
     all,
     amax,
@@ -112,6 +136,7 @@ from .reduction import (
     any,
     argmax,
     argmin,
+    count_nonzero,
     cumsum,
     log_softmax,
     logsumexp,
@@ -124,8 +149,10 @@ from .reduction import (
     prod,
     softmax,
     std,
+    std_mean,
     sum,
     var,
+    var_mean,
 )
 from .shape import (
     broadcast_to,
@@ -139,6 +166,7 @@ from .shape import (
     fliplr,
     flipud,
     hstack,
+    meshgrid,
     moveaxis,
     movedim,
     narrow,
@@ -195,6 +223,8 @@ _METHODS = [
     "bmm", "dot", "ger", "inner", "mm", "mv", "outer",
     "all", "any", "argmax", "argmin", "cumsum", "log_softmax", "logsumexp", "max", "min",
     "norm", "prod", "softmax", "std", "var",
+    "clamp_max", "clamp_min", "cosh", "count_nonzero", "exp2", "log2", "log10", "sinh",
+    "trace",
     "broadcast_to", "expand", "flatten", "permute", "reshape", "squeeze", "swapaxes",
     "swapdims", "t", "transpose", "unsqueeze", "view", "sum_to",
 ]
@@ -206,7 +236,8 @@ _SHAPE_METHODS = [
     "repeat_interleave", "roll", "select", "split", "tile", "tril", "triu", "unbind",
     "unflatten", "gather", "scatter", "scatter_add", "index_select", "masked_fill",
     "masked_select", "nonzero", "argwhere", "take_along_dim", "argsort", "sort", "topk",
-    "kthvalue", "msort", "unique", "clip_", "masked_fill_",
+    "kthvalue", "msort", "unique", "clip_", "masked_fill_", "diag", "diagonal", "index_add",
+    "index_fill", "take",
 ]
 
 

@@ -250,6 +250,37 @@ def rsqrt(a: Tensor) -> Tensor:
     return out
 
 
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+
+def log2(a: Tensor) -> Tensor:
+    """Base-2 logarithm, ``log(a) / log(2)``."""
+    return log(a) * (1.0 / _LN2)
+
+
+def log10(a: Tensor) -> Tensor:
+    """Base-10 logarithm, ``log(a) / log(10)``."""
+    return log(a) * (1.0 / _LN10)
+
+
+def exp2(a: Tensor) -> Tensor:
+    """``2 ** a``, as ``exp(a * log(2))``."""
+    return exp(_float_input(a) * _LN2)
+
+
+def sinh(a: Tensor) -> Tensor:
+    """Hyperbolic sine, ``(expm1(a) - expm1(-a)) / 2`` (accurate near 0)."""
+    a = _float_input(a)
+    return (expm1(a) - expm1(-a)) * 0.5
+
+
+def cosh(a: Tensor) -> Tensor:
+    """Hyperbolic cosine, ``(exp(a) + exp(-a)) / 2``."""
+    a = _float_input(a)
+    return (exp(a) + exp(-a)) * 0.5
+
+
 def sin(a: Tensor) -> Tensor:
     a = _float_input(a)
     out = wrap(a._bk.sin(a.data), a._bk)
@@ -707,3 +738,13 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
 
 
 clip = clamp
+
+
+def clamp_min(input: Tensor, min: Any) -> Tensor:  # noqa: A001,A002
+    """``clamp(input, min=min)``."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input: Tensor, max: Any) -> Tensor:  # noqa: A001,A002
+    """``clamp(input, max=max)``."""
+    return clamp(input, max=max)

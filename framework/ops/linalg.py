@@ -39,8 +39,13 @@ def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
             b2 = unsqueeze(b, 1) if b.ndim == 1 else b
             g2 = unsqueeze(g, -1) if b.ndim == 1 else g
             g2 = unsqueeze(g2, -2) if a.ndim == 1 else g2
-            ga = reshape(sum_to(matmul(g2, b2.mT), a2.shape), a.shape) if ra else None
-            gb = reshape(sum_to(matmul(a2.mT, g2), b2.shape), b.shape) if rb else None
+            ga = gb = None
+            if ra:
+                ga = sum_to(matmul(g2, b2.mT), a2.shape)
+                ga = reshape(ga, a.shape) if a.ndim == 1 else ga
+            if rb:
+                gb = sum_to(matmul(a2.mT, g2), b2.shape)
+                gb = reshape(gb, b.shape) if b.ndim == 1 else gb
             return ga, gb
 
         record(out, "Matmul", (a, b), grad, (a, b))
@@ -108,6 +113,43 @@ def outer(input: Tensor, vec2: Tensor) -> Tensor:  # noqa: A002
 
 
 ger = outer
+
+
+def trace(input: Tensor) -> Tensor:  # noqa: A002
+    """Sum of the main diagonal of a 2-D tensor."""
+    _need(input, 2, "trace", "input")
+    n = min(input.shape)
+    square = input if input.shape[0] == input.shape[1] else input[:n, :n]
+    return einsum("ii->", square)
+
+
+def tensordot(a: Tensor, b: Tensor, dims: Any = 2) -> Tensor:
+    """Contract the last ``dims`` dimensions of ``a`` with the first ``dims`` of ``b``, or
+    the dimensions listed in ``dims = (dims_a, dims_b)``; an einsum underneath."""
+    if isinstance(dims, int):
+        if dims < 0 or dims > min(a.ndim, b.ndim):
+            raise RuntimeError(f"tensordot: dims={dims} is out of range for shapes "
+                               f"{tuple(a.shape)} and {tuple(b.shape)}")
+        da, db = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+        if len(da) != len(db):
+            raise RuntimeError(f"tensordot: dims lists differ in length ({da} and {db})")
+        da = [d % a.ndim for d in da]
+        db = [d % b.ndim for d in db]
+    for i, j in zip(da, db, strict=True):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(f"tensordot: dimension {i} of {tuple(a.shape)} and dimension "
+                               f"{j} of {tuple(b.shape)} differ ({a.shape[i]} != "
+                               f"{b.shape[j]})")
+    letters = iter(string.ascii_letters)
+    la = [next(letters) for _ in range(a.ndim)]
+    lb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(da, db, strict=True):
+        lb[j] = la[i]
+    out = [c for k, c in enumerate(la) if k not in da] + \
+        [c for k, c in enumerate(lb) if k not in db]
+    return einsum("".join(la) + "," + "".join(lb) + "->" + "".join(out), a, b)
 
 
 # ----- einsum ------------------------------------------------------------------------------

@@ -212,6 +212,27 @@ def std(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = Fa
     return out
 
 
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,  # noqa: A002
+             correction: Any = None) -> tuple:
+    """``(var(input, ...), mean(input, ...))`` with :func:`var`'s arguments."""
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim if not isinstance(dim, bool) else None, keepdim))
+
+
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,  # noqa: A002
+             correction: Any = None) -> tuple:
+    """``(std(input, ...), mean(input, ...))`` with :func:`std`'s arguments."""
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim if not isinstance(dim, bool) else None, keepdim))
+
+
+def count_nonzero(input: Tensor, dim: Any = None) -> Tensor:  # noqa: A002
+    """How many elements (along ``dim``) are nonzero; an int64 tensor."""
+    axes = _axes(dim, input, "count_nonzero")
+    bk = input._bk
+    return wrap(bk.sum(bk.not_equal(input.data, 0), axis=axes, dtype=_dt.int64), bk)
+
+
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A002
     """Product over ``dim`` (all by default); the gradient is exact when elements are 0."""
     x = input

@@ -58,6 +58,13 @@ UNARY = {
     "softplus": (fw.softplus, t64),
     "softplus_beta": (lambda x: fw.softplus(x * 4, beta=2.0, threshold=5.0), t64),
     "square": (fw.square, t64),
+    "log2": (fw.log2, positive),
+    "log10": (fw.log10, positive),
+    "exp2": (fw.exp2, t64),
+    "sinh": (fw.sinh, t64),
+    "cosh": (fw.cosh, t64),
+    "clamp_min_fn": (lambda x: fw.clamp_min(x, 0.1), lambda *s: away_from(*s, points=(0.1,))),
+    "clamp_max_fn": (lambda x: x.clamp_max(0.1), lambda *s: away_from(*s, points=(0.1,))),
     "neg": (fw.neg, t64),
     "pow_scalar": (lambda x: x ** 3.0, t64),
     "clamp_scalar": (lambda x: fw.clamp(x, -0.5, 0.7), lambda *s: away_from(
@@ -361,3 +368,29 @@ def test_einsum_takes_a_list_and_reports_bad_equations():
         fw.einsum("ij->iz", a)
     with pytest.raises(ValueError, match="invalid subscripts"):
         fw.einsum("i1->i", a)
+
+
+def test_trace_and_tensordot():
+    m = t64(3, 4)
+    np.testing.assert_allclose(fw.trace(m).item(), np.trace(m.detach().numpy()))
+    assert gradcheck(fw.trace, (m,))
+    a, b = t64(2, 3, 4), t64(3, 4, 2)
+    for dims in (2, ([1, 2], [0, 1]), ([2], [1]), 0):
+        want = np.tensordot(a.detach().numpy(), b.detach().numpy(), axes=dims)
+        got = fw.tensordot(a, b, dims=dims)
+        np.testing.assert_allclose(got.detach().numpy(), want, rtol=1e-12)
+    assert gradcheck(lambda x, y: fw.tensordot(x, y, dims=([1], [0])), (a, b))
+    with pytest.raises(RuntimeError, match="tensordot: dimension 2 of"):
+        fw.tensordot(a, b, dims=([2], [2]))
+    with pytest.raises(RuntimeError, match="trace: input must be a 2-D tensor"):
+        fw.trace(a)
+
+
+def test_log_and_hyperbolic_values():
+    x = fw.tensor([0.5, 1.0, 8.0], dtype=fw.float64)
+    np.testing.assert_allclose(fw.log2(x).numpy(), np.log2(x.numpy()), rtol=1e-14)
+    np.testing.assert_allclose(fw.log10(x).numpy(), np.log10(x.numpy()), rtol=1e-14)
+    np.testing.assert_allclose(fw.exp2(x).numpy(), np.exp2(x.numpy()), rtol=1e-14)
+    y = fw.tensor([-3.0, 1e-10, 2.0], dtype=fw.float64)
+    np.testing.assert_allclose(fw.sinh(y).numpy(), np.sinh(y.numpy()), rtol=1e-14)
+    np.testing.assert_allclose(fw.cosh(y).numpy(), np.cosh(y.numpy()), rtol=1e-14)

@@ -290,3 +290,18 @@ def test_sum_and_mean_dtypes():
         fw.mean(fw.tensor([1, 2]))
     with pytest.raises(IndexError, match="sum: dimension 3 out of range"):
         fw.ones(2, 2).sum(3)
+
+
+def test_var_mean_std_mean_count_nonzero():
+    x = t64(3, 4)
+    a = x.detach().numpy()
+    v, m = fw.var_mean(x, 1)
+    np.testing.assert_allclose(v.detach().numpy(), np.var(a, 1, ddof=1))
+    np.testing.assert_allclose(m.detach().numpy(), np.mean(a, 1))
+    s, m0 = fw.std_mean(x, correction=0, keepdim=True)
+    np.testing.assert_allclose(s.detach().numpy(), np.std(a, keepdims=True))
+    assert m0.shape == (1, 1)
+    assert gradcheck(lambda t: fw.var_mean(t, 0), (x,))
+    c = fw.count_nonzero(fw.tensor([[0.0, 1.0], [2.0, 0.0], [3.0, 4.0]]), dim=1)
+    assert c.dtype == fw.int64 and c.tolist() == [1, 1, 2]
+    assert fw.count_nonzero(fw.tensor([0, 5, 6])).item() == 2
