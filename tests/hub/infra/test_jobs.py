@@ -314,3 +314,24 @@ def test_job_page_speaks_chinese(app, client, make_user, login):
     assert f"任务 {job_id}" in html
     assert "排队中" in html
     assert 'data-label-running="运行中"' in html
+
+
+def test_stopping_the_worker_mid_job_marks_the_job_interrupted(app, tmp_path):
+    with app.app_context():
+        job_id = jobs.enqueue("test.gated", {"gate": str(tmp_path / "never")}).id
+    env = dict(os.environ, DATABASE_URL=app.config["DATABASE_URL"],
+               QUEUE_URL=app.config["QUEUE_URL"], SKIFF_INSTANCE=app.config["INSTANCE_PATH"],
+               SECRET_KEY=app.config["SECRET_KEY"], PYTHONPATH=str(ROOT))
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "hub.infra.jobs", "worker", "--workers", "1",
+         "--import", "tests.hub.infra.job_tasks"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        wait_for(app, job_id, lambda j: j.status == "running", timeout=60)
+    finally:
+        worker.send_signal(signal.SIGTERM)  # stop now, without waiting for running jobs
+        output = worker.communicate(timeout=30)[0]
+    job = job_state(app, job_id)
+    assert job.status == "failed", output
+    assert job.message.startswith("Interrupted")
