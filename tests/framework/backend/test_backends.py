@@ -200,9 +200,25 @@ def test_skiff_backend_environment_variable_selects_the_backend():
     assert bad.returncode != 0 and "unknown backend 'no-such-chip'" in bad.stderr
 
 
-def test_numexpr_threaded_paths_match_the_reference_exactly():
+def test_numexpr_thread_policy_follows_load_and_environment(monkeypatch):
+    import skiff_backend_numexpr as sbn
+
+    policy = sbn._Threads()
+    monkeypatch.setattr(sbn.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert policy() == sbn.CORES  # an idle machine: every core
+    monkeypatch.setattr(sbn.os, "getloadavg", lambda: (sbn.CORES + 4.0, 1.0, 1.0))
+    assert policy() == sbn.CORES  # re-read at most once a second
+    policy.checked = 0.0
+    assert policy() == 1  # a busy machine: no oversubscription
+    monkeypatch.setenv("SKIFF_NUMEXPR_THREADS", "3")
+    assert sbn._Threads()() == 3
+
+
+def test_numexpr_threaded_paths_match_the_reference_exactly(monkeypatch):
+    import skiff_backend_numexpr as sbn
     from skiff_backend_numexpr import MIN_PARALLEL_ELEMENTS, NumexprBackend
 
+    monkeypatch.setattr(sbn.threads, "fixed", 2)  # exercise the threaded paths on any machine
     bk = NumexprBackend()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((512, MIN_PARALLEL_ELEMENTS // 256), np.float32)
@@ -216,3 +232,9 @@ def test_numexpr_threaded_paths_match_the_reference_exactly():
     assert bk.multiply(x, 2.5).dtype == np.float32
     np.testing.assert_allclose(bk.layer_norm(x, row, row), fb.get("numpy").layer_norm(x, row, row),
                                rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(bk.softmax(x), fb.get("numpy").softmax(x), rtol=1e-5, atol=1e-7)
+    big = rng.standard_normal((256, 256), np.float32)
+    np.testing.assert_allclose(bk.matmul(big, big), big @ big, rtol=1e-5, atol=1e-4)
+    monkeypatch.setattr(sbn.threads, "fixed", 1)  # one core: the BLAS limit path
+    np.testing.assert_array_equal(bk.matmul(big, big), bk.matmul(big, big))
+    np.testing.assert_allclose(bk.matmul(big, big), big @ big, rtol=1e-5, atol=1e-4)

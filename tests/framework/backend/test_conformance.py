@@ -54,7 +54,11 @@ def test_reference_backend_passes_quick_conformance(tmp_path, capsys):
     assert all(r["status"] == "pass" for r in report["primitives"])
 
 
-def test_numexpr_plug_in_passes_quick_conformance():
+@pytest.mark.parametrize("threads", [1, 2])
+def test_numexpr_plug_in_passes_quick_conformance(threads, monkeypatch):
+    import skiff_backend_numexpr as sbn
+
+    monkeypatch.setattr(sbn.threads, "fixed", threads)  # both code paths, whatever the load
     report = conformance.run_conformance("numexpr", quick=True, training=False)
     failed = [(r.primitive, r.message) for r in report.primitives if r.status != "pass"]
     assert failed == []

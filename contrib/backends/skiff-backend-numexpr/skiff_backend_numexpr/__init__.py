@@ -1,16 +1,22 @@
-"""A Skiff CPU backend: multithreaded elementwise kernels and numexpr-fused normalizations.
+"""A Skiff CPU backend: load-aware multithreading, threaded elementwise kernels and
+numexpr-fused normalizations.
 
-NumPy runs every elementwise ufunc on one core. This plug-in keeps NumPy arrays as its native
-arrays (the chip is the host CPU) and changes two things:
+NumPy runs every elementwise ufunc on one core, and its BLAS always starts as many threads as
+there are cores, even when other processes already keep them busy (then the BLAS threads wait
+for one another and a matrix product can take several times longer than on one thread). This
+plug-in keeps NumPy arrays as its native arrays (the chip is the host CPU) and changes three
+things, all driven by :func:`threads`, the number of cores this process can use *right now*
+(the usable cores minus other runnable work, from the 1-minute load average, re-read at most
+once a second; ``SKIFF_NUMEXPR_THREADS`` fixes it):
 
-- **multithreaded elementwise primitives**: unary math (``exp``, ``tanh``, ``log``, ...) and
-  binary arithmetic (``add``, ``multiply``, ``divide``, ``maximum``, ...) on float arrays of at
-  least :data:`MIN_PARALLEL_ELEMENTS` elements are split into one contiguous chunk per core,
-  each chunk computed by NumPy's own SIMD loop in a worker thread (NumPy releases the GIL), so
-  results are bit-identical to the reference;
+- **matmul** runs BLAS with that many threads (through threadpoolctl), so a busy machine is not
+  oversubscribed;
+- **elementwise primitives** (``exp``, ``tanh``, ``log``, ``add``, ``multiply``, ``divide``,
+  ``maximum``, ...) on float arrays of at least :data:`MIN_PARALLEL_ELEMENTS` elements are
+  split into one contiguous chunk per available core, each computed by NumPy's own SIMD loop
+  in a worker thread (NumPy releases the GIL), so results are bit-identical to the reference;
 - **fused kernels through numexpr**: ``softmax`` and ``layer_norm`` evaluate their elementwise
-  parts as single numexpr expressions (one pass over memory, no full-size temporaries, all
-  cores) instead of several NumPy passes.
+  parts as single numexpr expressions (one pass over memory, no full-size temporaries).
 
 Every other primitive is the reference's own NumPy function, bound explicitly at the end of
 this module: nothing falls back, nothing is copied. Small arrays, other dtypes and
@@ -25,6 +31,8 @@ non-contiguous operands go straight to NumPy, whose one call is cheaper there.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 
@@ -34,27 +42,72 @@ import numpy as np
 from framework.backend import Backend
 from framework.backend.numpy_backend import NumpyBackend
 
-__all__ = ["MIN_FUSED_ELEMENTS", "MIN_PARALLEL_ELEMENTS", "NumexprBackend", "THREADS"]
+__all__ = ["CORES", "MIN_FUSED_ELEMENTS", "MIN_PARALLEL_ELEMENTS", "MIN_THREADED_FLOPS",
+           "NumexprBackend", "threads"]
 
 # Below these sizes one NumPy call beats splitting the work (thread hand-off costs about
 # 20 µs); measured with `python -m framework.bench.backends`.
 MIN_PARALLEL_ELEMENTS = 1 << 18
 MIN_FUSED_ELEMENTS = 1 << 15
+# Below this many multiply-adds a matmul keeps BLAS's own threading (limiting costs ~10 µs).
+MIN_THREADED_FLOPS = 1 << 21
 
 try:
-    THREADS = len(os.sched_getaffinity(0))
+    CORES = len(os.sched_getaffinity(0))
 except AttributeError:  # not Linux
-    THREADS = os.cpu_count() or 1
+    CORES = os.cpu_count() or 1
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+class _Threads:
+    """How many cores this process can use now; re-read at most once a second."""
+
+    def __init__(self) -> None:
+        fixed = os.environ.get("SKIFF_NUMEXPR_THREADS", "")
+        self.fixed = max(1, int(fixed)) if fixed.strip().isdigit() else None
+        self.n = self.fixed or CORES
+        self.checked = 0.0
+
+    def __call__(self) -> int:
+        if self.fixed is not None:
+            return self.fixed
+        now = time.monotonic()
+        if now - self.checked > 1.0:
+            self.checked = now
+            try:
+                load = os.getloadavg()[0]
+            except OSError:  # not available on this platform
+                load = 0.0
+            # This process counts in the load for about one core while it computes.
+            self.n = max(1, min(CORES, int(CORES + 1.5 - load)))
+        return self.n
+
+
+threads = _Threads()
+"""``threads()``: the number of worker threads the kernels use at this moment."""
+
 _pool: ThreadPoolExecutor | None = None
+_blas = None
+_blas_lock = threading.Lock()
 
 
 def _workers() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=THREADS, thread_name_prefix="skiff-numexpr")
+        _pool = ThreadPoolExecutor(max_workers=CORES, thread_name_prefix="skiff-numexpr")
     return _pool
+
+
+def _blas_controller():
+    global _blas
+    if _blas is None:
+        with _blas_lock:
+            if _blas is None:
+                from threadpoolctl import ThreadpoolController
+
+                _blas = ThreadpoolController()
+    return _blas
 
 
 def _version() -> str:
@@ -65,31 +118,32 @@ def _version() -> str:
     return f"{own}+numexpr{ne.__version__}"
 
 
-def _chunks(n: int) -> list[slice]:
-    step = -(-n // THREADS)
+def _chunks(n: int, parts: int) -> list[slice]:
+    step = -(-n // parts)
     return [slice(i, min(i + step, n)) for i in range(0, n, step)]
 
 
-def _parallel(fn, *parts) -> None:
-    """Run ``fn(i)`` for every chunk index; exceptions propagate."""
-    for f in [_workers().submit(fn, i) for i in range(len(parts[0]))]:
+def _parallel(fn, count: int) -> None:
+    """Run ``fn(i)`` for i in range(count) on the worker threads; exceptions propagate."""
+    for f in [_workers().submit(fn, i) for i in range(count)]:
         f.result()
 
 
 def _unary(ufunc):
     def primitive(x, *args, **kwargs):
-        if (THREADS > 1 and not args and not kwargs and type(x) is np.ndarray
-                and x.dtype in _FLOATS and x.size >= MIN_PARALLEL_ELEMENTS
-                and x.flags.c_contiguous):
-            flat = x.reshape(-1)
-            out = np.empty_like(flat)
-            parts = _chunks(flat.size)
-            _parallel(lambda i: ufunc(flat[parts[i]], out=out[parts[i]]), parts)
-            return out.reshape(x.shape)
+        if (not args and not kwargs and type(x) is np.ndarray and x.dtype in _FLOATS
+                and x.size >= MIN_PARALLEL_ELEMENTS and x.flags.c_contiguous):
+            n = threads()
+            if n > 1:
+                flat = x.reshape(-1)
+                out = np.empty_like(flat)
+                parts = _chunks(flat.size, n)
+                _parallel(lambda i: ufunc(flat[parts[i]], out=out[parts[i]]), len(parts))
+                return out.reshape(x.shape)
         return ufunc(x, *args, **kwargs)
 
     primitive.__name__ = ufunc.__name__
-    primitive.__doc__ = f"{ufunc.__name__}, split over {THREADS} threads for large arrays."
+    primitive.__doc__ = f"{ufunc.__name__}, split over the available cores for large arrays."
     return primitive
 
 
@@ -107,46 +161,67 @@ def _binary(ufunc):
     def primitive(x, y, out=None, **kwargs):
         tx, ty = type(x) is np.ndarray, type(y) is np.ndarray
         dt = x.dtype if tx else (y.dtype if ty else None)
-        if THREADS > 1 and dt in _FLOATS and (tx or ty) and set(kwargs) <= {"casting"}:
+        if dt in _FLOATS and (tx or ty) and set(kwargs) <= {"casting"}:
             shape = np.broadcast_shapes(np.shape(x), np.shape(y))
             size = 1
-            for n in shape:
-                size *= n
-            big = size >= MIN_PARALLEL_ELEMENTS and shape[0] >= THREADS
-            rx = _rows(x, shape) if big else None
-            ry = _rows(y, shape) if big else None
+            for s in shape:
+                size *= s
+            n = threads() if size >= MIN_PARALLEL_ELEMENTS else 1
+            rx = _rows(x, shape) if n > 1 and shape[0] >= n else None
+            ry = _rows(y, shape) if rx else None
             if rx and ry and (out is None or (type(out) is np.ndarray and out.shape == shape)):
                 if out is None:
                     out = np.empty(shape, np.result_type(x, y))
-                parts = _chunks(shape[0])
+                parts = _chunks(shape[0], n)
 
                 def work(i, s=parts):
                     a = x[s[i]] if rx == "full" else x
                     b = y[s[i]] if ry == "full" else y
                     ufunc(a, b, out=out[s[i]], **kwargs)
 
-                _parallel(work, parts)
+                _parallel(work, len(parts))
                 return out
         if out is not None:
             return ufunc(x, y, out=out, **kwargs)
         return ufunc(x, y, **kwargs)
 
     primitive.__name__ = ufunc.__name__
-    primitive.__doc__ = f"{ufunc.__name__}, split over {THREADS} threads for large arrays."
+    primitive.__doc__ = f"{ufunc.__name__}, split over the available cores for large arrays."
     return primitive
 
 
+def _matmul(x, y):
+    """np.matmul with BLAS limited to the cores available now (no oversubscription)."""
+    n = threads()
+    if n < CORES and type(x) is np.ndarray and type(y) is np.ndarray and x.ndim and y.ndim:
+        flops = x.size * (y.shape[-1] if y.ndim > 1 else 1)
+        if flops >= MIN_THREADED_FLOPS:
+            with _blas_controller().limit(limits=n, user_api="blas"):
+                return np.matmul(x, y)
+    return np.matmul(x, y)
+
+
 def _big_float(x) -> bool:
-    return type(x) is np.ndarray and x.dtype in _FLOATS and x.size >= MIN_FUSED_ELEMENTS
+    # numexpr's own loops are slower than NumPy's SIMD ones on a single core: fuse only when
+    # several cores can share the pass
+    return (type(x) is np.ndarray and x.dtype in _FLOATS and x.size >= MIN_FUSED_ELEMENTS
+            and threads() > 1)
+
+
+def _numexpr(expr: str, env: dict, out=None):
+    n = threads()
+    if ne.get_num_threads() != n:
+        ne.set_num_threads(n)
+    return ne.evaluate(expr, local_dict=env, out=out)
 
 
 def _softmax(x, axis=-1):
     if not _big_float(x):
         return NumpyBackend.softmax(x, axis)
     m = np.max(x, axis=axis, keepdims=True)
-    e = ne.evaluate("exp(x - m)", local_dict={"x": x, "m": m})
+    e = _numexpr("exp(x - m)", {"x": x, "m": m})
     s = np.sum(e, axis=axis, keepdims=True)
-    return ne.evaluate("e / s", local_dict={"e": e, "s": s}, out=e)
+    return _numexpr("e / s", {"e": e, "s": s}, out=e)
 
 
 def _layer_norm(x, weight=None, bias=None, eps=1e-5):
@@ -157,22 +232,22 @@ def _layer_norm(x, weight=None, bias=None, eps=1e-5):
         return NumpyBackend.layer_norm(x, weight, bias, eps)
     n = x.shape[-1]
     mean = np.sum(x, axis=-1, keepdims=True) / np.asarray(n, x.dtype)
-    d = ne.evaluate("x - mean", local_dict={"x": x, "mean": mean})
-    var = np.sum(ne.evaluate("d * d", local_dict={"d": d}), axis=-1, keepdims=True)
+    d = _numexpr("x - mean", {"x": x, "mean": mean})
+    var = np.sum(_numexpr("d * d", {"d": d}), axis=-1, keepdims=True)
     var /= np.asarray(n, x.dtype)
     r = 1 / np.sqrt(var + np.asarray(eps, x.dtype))
     env = {"d": d, "r": r, "w": weight if weight is not None else np.ones((), x.dtype),
            "b": bias if bias is not None else np.zeros((), x.dtype)}
-    return ne.evaluate("d * r * w + b", local_dict=env, out=d)
+    return _numexpr("d * r * w + b", env, out=d)
 
 
 class NumexprBackend(Backend):
-    """CPU backend: NumPy arrays, threaded elementwise kernels, numexpr-fused normalizations."""
+    """CPU backend: NumPy arrays, load-aware threads, numexpr-fused normalizations."""
 
     name = "numexpr"
     version = _version()
     ndarray = np.ndarray
-    device = f"CPU, {THREADS} threads (numexpr {ne.__version__})"
+    device = f"CPU, up to {CORES} threads (numexpr {ne.__version__})"
 
     exp = staticmethod(_unary(np.exp))
     log = staticmethod(_unary(np.log))
@@ -194,6 +269,8 @@ class NumexprBackend(Backend):
     power = staticmethod(_binary(np.power))
     maximum = staticmethod(_binary(np.maximum))
     minimum = staticmethod(_binary(np.minimum))
+
+    matmul = staticmethod(_matmul)
 
     softmax = staticmethod(_softmax)
     layer_norm = staticmethod(_layer_norm)
