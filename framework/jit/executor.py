@@ -13,8 +13,8 @@ import numpy as np
 
 from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
-from .ir import Graph, Node, Ref
-from .tracer import HostValue, RngArg, TensorArg
+from .ir import Graph, Node, Ref, TensorArg
+from .tracer import HostValue, RngArg
 
 _wrap = Tensor._wrap
 
@@ -30,14 +30,14 @@ class UnknownOpError(ValueError):
 
 def _resolver(obj: Any, bk: Any = None) -> Any:
     """``None`` if ``obj`` holds no references, else a function ``vals -> resolved obj``."""
+    if isinstance(obj, TensorArg):
+        i = obj.id
+        return lambda v: _wrap(v[i], bk)
     if isinstance(obj, Ref):
         i = obj.id
         return lambda v: v[i]
     if isinstance(obj, RngArg):
         return lambda v: obj.resolve()
-    if isinstance(obj, TensorArg):
-        i = obj.id
-        return lambda v: _wrap(v[i], bk)
     if isinstance(obj, HostValue):
         return lambda v: obj.obj
     if isinstance(obj, (tuple, list)):

@@ -44,6 +44,25 @@ class Ref:
     def __hash__(self) -> int:
         return hash(("ref", self.id))
 
+    def with_id(self, vid: int) -> Ref:
+        return Ref(vid)
+
+
+class TensorArg(Ref):
+    """A tensor argument of a host call: rebuilt around the value's array at run time."""
+
+    __slots__ = ("requires_grad",)
+
+    def __init__(self, vid: int, requires_grad: bool = False) -> None:
+        super().__init__(vid)
+        self.requires_grad = requires_grad
+
+    def __repr__(self) -> str:
+        return f"tensor(%{self.id})"
+
+    def with_id(self, vid: int) -> Ref:
+        return TensorArg(vid, self.requires_grad)
+
 
 @dataclass
 class Value:
@@ -101,7 +120,7 @@ def _collect(obj: Any, found: list[int]) -> None:
 
 def _remap(obj: Any, mapping: dict[int, int]) -> Any:
     if isinstance(obj, Ref):
-        return Ref(mapping[obj.id]) if obj.id in mapping else obj
+        return obj.with_id(mapping[obj.id]) if obj.id in mapping else obj
     if isinstance(obj, tuple):
         return tuple(_remap(o, mapping) for o in obj)
     if isinstance(obj, list):

@@ -68,7 +68,7 @@ def ignore(fn: Any) -> Any:
         tr = _tracer.active()
         if tr is None:
             return fn(*args, **kwargs)
-        return tr.host_call(fn, getattr(fn, "__qualname__", "function"), args, kwargs)
+        return tr.host_call(fn, getattr(fn, "__name__", "function"), args, kwargs)
 
     eager_helper._skiff_ignored = True
     return eager_helper
@@ -277,21 +277,24 @@ class StaticFunction:
         return bound
 
     # ----- keys and guards ---------------------------------------------------------------------
-    def _key(self, args: tuple, kwargs: dict) -> tuple:
+    def _key(self, args: tuple, kwargs: dict, flat: list) -> tuple:
         if self._modules is None:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
         pos = [0]
         akey = _arg_key((args, kwargs), self.input_spec, pos)
         modes = tuple(m.training for _, root in self._modules for m in root.modules())
-        return (akey, grad_mode.enabled, modes, _backend.active.name)
+        # the same array passed twice is one value of the program
+        first: dict[int, int] = {}
+        aliasing = tuple(first.setdefault(id(t.data), i) for i, t in enumerate(flat))
+        return (akey, aliasing, grad_mode.enabled, modes, _backend.active.name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _tracer.active() is not None:  # inside another trace: become part of it
             return self.fn(*args, **kwargs)
-        key = self._key(args, kwargs)
-        entries = self.cache.get(key)
         flat: list = []
         _flatten((args, kwargs), flat)
+        key = self._key(args, kwargs, flat)
+        entries = self.cache.get(key)
         if entries:
             for entry in entries:
                 if isinstance(entry, _Eager):

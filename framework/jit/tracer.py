@@ -32,7 +32,7 @@ import numpy as np
 from .. import creation as _creation
 from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
-from .ir import Graph, Node, Ref
+from .ir import Graph, Node, Ref, TensorArg
 
 # the module, not fw.tensor (the function that shadows it as an attribute of the package)
 _tensor_mod = importlib.import_module("framework.tensor")
@@ -311,19 +311,6 @@ class Trace:
         if isinstance(obj, (np.ndarray, np.generic)):
             return Ref(self.ref_of(obj))
         return HostValue(obj)
-
-
-class TensorArg:
-    """A tensor argument of a host call: rebuilt from a value at replay."""
-
-    __slots__ = ("id", "requires_grad")
-
-    def __init__(self, vid: int, requires_grad: bool) -> None:
-        self.id = vid
-        self.requires_grad = requires_grad
-
-    def __repr__(self) -> str:
-        return f"tensor(%{self.id})"
 
 
 class OutTensor:

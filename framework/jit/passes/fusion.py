@@ -26,6 +26,7 @@ def run(graph: Graph) -> dict:
     for n in graph.nodes:
         if (n.op in ELEMENTWISE and len(n.outputs) == 1 and not n.mutates and not n.kwargs
                 and np.dtype(graph.values[n.outputs[0]].dtype).kind == "f"
+                and graph.values[n.outputs[0]].shape != ()  # NumPy gives scalars for 0-d
                 and all(groups.find(r) not in mutable for r in n.refs())
                 and groups.find(n.outputs[0]) not in mutable):
             fusable[id(n)] = n

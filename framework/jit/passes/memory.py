@@ -28,6 +28,7 @@ def run(graph: Graph) -> dict:
     base_of: dict[int, int] = {}  # group root -> planned base value
     for n in graph.nodes:
         if (n.op in PLANNABLE and len(n.outputs) == 1 and not n.mutates
+                and graph.values[n.outputs[0]].shape != ()
                 and groups.find(n.outputs[0]) not in esc):
             root = groups.find(n.outputs[0])
             base_of.setdefault(root, n.outputs[0])

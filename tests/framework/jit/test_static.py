@@ -1,0 +1,307 @@
+"""fw.jit.to_static: traced programs give eager's results, guards re-trace, fallbacks warn."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import framework as fw
+import framework.nn.functional as F
+from framework import nn
+
+THIS_FILE = __file__
+
+
+def _mlp(seed: int = 0) -> nn.Module:
+    fw.manual_seed(seed)
+    return nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(),
+                         nn.Linear(16, 5))
+
+
+def _pair(make_opt, steps: int = 5, zero_first: bool = False, batch: int = 8):
+    """Train the same model eagerly and as a static step; return both losses and models."""
+    models = [_mlp(), _mlp()]
+    opts = [make_opt(m.parameters()) for m in models]
+    rng = np.random.default_rng(1)
+    data = [(fw.tensor(rng.standard_normal((batch, 12)), dtype=fw.float32),
+             fw.tensor(rng.integers(0, 5, batch))) for _ in range(steps)]
+
+    def make_step(model, opt):
+        def step(x, y):
+            if zero_first:
+                opt.zero_grad()
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            if not zero_first:
+                opt.zero_grad()
+            return loss
+        return step
+
+    eager = make_step(models[0], opts[0])
+    static = fw.jit.to_static(make_step(models[1], opts[1]))
+    losses = [], []
+    for x, y in data:
+        losses[0].append(eager(x, y).item())
+        losses[1].append(static(x, y).item())
+    return losses, models, static
+
+
+@pytest.mark.parametrize("make_opt", [
+    lambda p: fw.optim.SGD(p, lr=0.1),
+    lambda p: fw.optim.SGD(p, lr=0.05, momentum=0.9, weight_decay=1e-3),
+    lambda p: fw.optim.Adam(p, lr=1e-2),
+    lambda p: fw.optim.AdamW(p, lr=1e-2, amsgrad=True),
+], ids=["sgd", "sgd-momentum", "adam", "adamw-amsgrad"])
+def test_training_step_matches_eager(make_opt):
+    (eager, static), (m_eager, m_static), step = _pair(make_opt)
+    np.testing.assert_allclose(static, eager, rtol=1e-6)
+    for (n, a), (_, b) in zip(m_eager.named_parameters(), m_static.named_parameters(),
+                              strict=True):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5,
+                                   atol=1e-6, err_msg=n)
+        assert b.grad is None and a.grad is None
+    programs = step.programs
+    assert programs and sum(p.runs for p in programs) >= 3  # replayed, not re-run eagerly
+    assert any(p.host_calls == ["optimizer"] for p in programs)
+
+
+def test_zero_grad_first_keeps_gradients_like_eager():
+    (eager, static), (m_eager, m_static), step = _pair(
+        lambda p: fw.optim.SGD(p, lr=0.1, momentum=0.5), zero_first=True)
+    np.testing.assert_allclose(static, eager, rtol=1e-6)
+    for a, b in zip(m_eager.parameters(), m_static.parameters(), strict=True):
+        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_function_replay_and_graph_text_and_json():
+    calls = []
+
+    @fw.jit.to_static
+    def f(x, w):
+        calls.append(1)  # a Python side effect: runs while tracing only
+        return fw.tanh(x @ w) * 2.0 + 1.0
+
+    x, w = fw.randn(4, 3), fw.randn(3, 2)
+    first = f(x, w)
+    second = f(x, w)
+    np.testing.assert_allclose(second.numpy(), first.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(second.numpy(), np.tanh(x.numpy() @ w.numpy()) * 2 + 1,
+                               rtol=1e-6)
+    assert len(calls) == 1
+    text = str(f.graph)
+    assert "matmul(%" in text and "float32[4x2]" in text
+    data = json.loads(json.dumps(f.graph.to_json()))
+    assert data["schema"] == "skiff.jit.graph" and data["version"] == 1
+    assert [n["op"] for n in data["nodes"]][0] == "matmul"
+
+
+def test_new_shapes_retrace_and_results_stay_right():
+    @fw.jit.to_static
+    def f(x):
+        return (x * x).sum(dim=1)
+
+    for n in (2, 3, 2, 5):
+        x = fw.randn(n, 4)
+        np.testing.assert_allclose(f(x).numpy(), (x.numpy() ** 2).sum(1), rtol=1e-5)
+    assert f.traces == 3
+
+
+def test_python_scalar_arguments_are_guarded():
+    @fw.jit.to_static
+    def scale(x, k):
+        return x * k
+
+    x = fw.ones(3)
+    assert scale(x, 2.0).tolist() == [2.0, 2.0, 2.0]
+    assert scale(x, 3.0).tolist() == [3.0, 3.0, 3.0]
+    assert scale(x, 2.0).tolist() == [2.0, 2.0, 2.0]
+    assert scale.traces == 2
+
+
+def test_training_and_eval_mode_are_guarded():
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 6), nn.Dropout(0.5))
+    static = fw.jit.to_static(model)
+    x = fw.ones(4, 6)
+    model.eval()
+    with fw.no_grad():
+        a = static(x)
+        b = static(x)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    model.train()
+    with fw.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        c = static(x)
+    assert not np.array_equal(c.numpy(), a.numpy())  # dropout is active again
+
+
+def test_grad_mode_is_guarded():
+    w = fw.randn(3, 3, requires_grad=True)
+
+    @fw.jit.to_static
+    def f(x):
+        return x @ w
+
+    x = fw.randn(2, 3)
+    with fw.no_grad():
+        f(x)
+        out = f(x)
+    assert not out.requires_grad
+    with pytest.warns(fw.jit.JitWarning, match="require gradients"):
+        y = f(x)  # grad mode on: outputs need autograd, so this signature stays eager
+    y.sum().backward()
+    assert w.grad is not None
+
+
+def test_value_dependent_control_flow_falls_back_with_file_and_line():
+    @fw.jit.to_static
+    def f(x):
+        if x.sum() > 0:  # data-dependent branch
+            return x * 2.0
+        return x * -1.0
+
+    line = _line_of("if x.sum() > 0:")
+    with pytest.warns(fw.jit.JitWarning, match=rf"test_static.py:{line}.*runs eagerly"):
+        assert f(fw.ones(2)).tolist() == [2.0, 2.0]
+    assert f(-fw.ones(2)).tolist() == [1.0, 1.0]  # never a stale branch
+    assert f(fw.ones(2)).tolist() == [2.0, 2.0]
+    assert f.fallbacks and "value" in f.fallbacks[0][0]
+
+
+def test_full_graph_raises_naming_the_line():
+    @fw.jit.to_static(full_graph=True)
+    def f(x):
+        n = int(x.sum().item())
+        return x * n
+
+    line = _line_of("n = int(x.sum().item())")
+    with pytest.raises(fw.jit.GraphBreakError, match=rf"test_static.py:{line}"):
+        f(fw.ones(3))
+
+
+def test_loop_over_item_never_gives_stale_results():
+    @fw.jit.to_static
+    def f(x, n):
+        acc = x
+        for _ in range(int(n.item())):
+            acc = acc + 1.0
+        return acc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        assert f(fw.zeros(1), fw.tensor(2)).tolist() == [2.0]
+        assert f(fw.zeros(1), fw.tensor(5)).tolist() == [5.0]
+
+
+def test_random_ops_draw_fresh_values_each_replay_and_follow_the_seed():
+    @fw.jit.to_static
+    def noisy(x):
+        return x + fw.randn(*x.shape)
+
+    x = fw.zeros(1000)
+    fw.manual_seed(3)
+    a = noisy(x).numpy()
+    b = noisy(x).numpy()
+    assert not np.allclose(a, b)
+    fw.manual_seed(3)
+    expect = fw.randn(1000).numpy()
+    np.testing.assert_allclose(a, expect)
+    fw.manual_seed(3)
+    np.testing.assert_allclose(noisy(x).numpy(), expect)  # a replay follows the seed too
+
+
+def test_dropout_in_a_static_training_step_draws_new_masks():
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 64), nn.Dropout(0.5))
+    outs = []
+
+    @fw.jit.to_static
+    def run(x):
+        return model(x)
+
+    with fw.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        x = fw.ones(4, 8)
+        for _ in range(3):
+            outs.append((run(x).numpy() == 0).copy())
+    assert not np.array_equal(outs[1], outs[2])
+
+
+def test_ignore_keeps_a_helper_eager_on_every_replay():
+    seen = []
+
+    @fw.jit.ignore
+    def log(t):
+        seen.append(float(t.sum().item()))
+
+    @fw.jit.to_static
+    def f(x):
+        y = x * 2.0
+        log(y)
+        return y + 1.0
+
+    for k in range(3):
+        f(fw.full((2,), float(k)))
+    assert seen == [0.0, 4.0, 8.0]
+    assert f.programs[0].host_calls == ["log"]
+
+
+def test_retracing_too_often_warns_and_goes_eager():
+    @fw.jit.to_static
+    def f(x, k):
+        return x + k
+
+    with pytest.warns(fw.jit.JitWarning, match="traced 8 times"):
+        for k in range(12):
+            assert f(fw.zeros(1), k).tolist() == [float(k)]
+
+
+def test_static_module_forward_and_decorated_method():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        @fw.jit.to_static
+        def forward(self, x):
+            return F.relu(self.fc(x))
+
+    fw.manual_seed(0)
+    a, b = Net(), Net()
+    b.load_state_dict(a.state_dict())
+    x = fw.randn(5, 4)
+    with fw.no_grad():
+        for _ in range(2):
+            np.testing.assert_allclose(a(x).numpy(), b(x).numpy())
+        a.fc.weight.mul_(0.5)  # parameters are read afresh on every replay
+        np.testing.assert_allclose(
+            a(x).numpy(),
+            np.maximum(x.numpy() @ a.fc.weight.detach().numpy().T + a.fc.bias.detach().numpy(), 0),
+            rtol=1e-6)
+
+
+def test_inputs_passed_twice_are_guarded():
+    @fw.jit.to_static
+    def f(a, b):
+        return a - b
+
+    x = fw.ones(3)
+    assert f(x, x).tolist() == [0.0, 0.0, 0.0]
+    assert f(x, fw.zeros(3)).tolist() == [1.0, 1.0, 1.0]
+
+
+def _line_of(snippet: str) -> int:
+    with open(THIS_FILE, encoding="utf-8") as fh:
+        for i, line in enumerate(fh, 1):
+            if snippet in line and not line.lstrip().startswith("line ="):
+                return i
+    raise AssertionError(snippet)
+
+
+def test_line_helper_finds_code():
+    assert re.match(r"\d+", str(_line_of("def _line_of")))
