@@ -85,14 +85,19 @@ from .elementwise import (
 )
 from .indexing import (
     argwhere,
+    diag,
+    diagonal,
     gather,
     getitem,
+    index_add,
+    index_fill,
     index_select,
     masked_fill,
     masked_select,
     nonzero,
     scatter,
     scatter_add,
+    take,
     take_along_dim,
 )
 from .inplace import (
@@ -161,6 +166,7 @@ from .shape import (
     fliplr,
     flipud,
     hstack,
+    meshgrid,
     moveaxis,
     movedim,
     narrow,
@@ -230,7 +236,8 @@ _SHAPE_METHODS = [
     "repeat_interleave", "roll", "select", "split", "tile", "tril", "triu", "unbind",
     "unflatten", "gather", "scatter", "scatter_add", "index_select", "masked_fill",
     "masked_select", "nonzero", "argwhere", "take_along_dim", "argsort", "sort", "topk",
-    "kthvalue", "msort", "unique", "clip_", "masked_fill_",
+    "kthvalue", "msort", "unique", "clip_", "masked_fill_", "diag", "diagonal", "index_add",
+    "index_fill", "take",
 ]
 
 

@@ -365,3 +365,134 @@ def nonzero(input: Tensor, as_tuple: bool = False) -> Any:  # noqa: A002
 
 def argwhere(input: Tensor) -> Tensor:  # noqa: A002
     return nonzero(input)
+
+
+def _dim_index(x: Tensor, dim: int, index: Any, op: str) -> tuple[int, Tensor, tuple]:
+    """Normalized ``dim``, the 1-D index tensor and the advanced index selecting along dim."""
+    index = _index_tensor(index, op)
+    if index.ndim > 1:
+        raise RuntimeError(f"{op}: index must be 1-D, got shape {tuple(index.shape)}")
+    if x.ndim == 0:
+        raise RuntimeError(f"{op}: expected a tensor with at least one dimension")
+    d = normalize_dim(dim, x.ndim, op)
+    n = x.shape[d]
+    index = reshape(index, (-1,))
+    if index.numel():
+        lo, hi = int(index._bk.min(index.data)), int(index._bk.max(index.data))
+        if lo < -n or hi >= n:
+            raise IndexError(
+                f"{op}: index {hi if hi >= n else lo} is out of range for dimension {d} of "
+                f"size {n}"
+            )
+    return d, index, (slice(None),) * d + (index.data,)
+
+
+def index_add(input: Tensor, dim: int, index: Any, source: Tensor,  # noqa: A002
+              alpha: Any = 1) -> Tensor:
+    """A copy of ``input`` with ``alpha * source[i]`` added at position ``index[i]`` along
+    ``dim`` (repeated indices add up); differentiable in ``input`` and ``source``."""
+    x = input
+    d, index, idx = _dim_index(x, dim, index, "index_add")
+    if not isinstance(source, Tensor):
+        source = Tensor(source, dtype=x.dtype)
+    want = x.shape[:d] + (index.shape[0],) + x.shape[d + 1:]
+    if tuple(source.shape) != want:
+        raise RuntimeError(
+            f"index_add: source has shape {tuple(source.shape)} but input {tuple(x.shape)} "
+            f"with {index.shape[0]} indices along dimension {d} needs {want}"
+        )
+    bk = x._bk
+    acc = bk.copy(x.data)
+    src = source.data if alpha == 1 else bk.multiply(source.data, alpha)
+    bk.add_at(acc, idx, bk.astype(src, x.dtype))
+    out = wrap(acc, bk)
+    if recording(x, source):
+        rx, rs = x.requires_grad, source.requires_grad
+
+        def grad(g: Tensor) -> tuple:
+            gs = getitem(g, idx) if rs else None
+            return (g if rx else None, gs * alpha if gs is not None and alpha != 1 else gs)
+
+        record(out, "IndexAdd", (x, source), grad)
+    return out
+
+
+def index_fill(input: Tensor, dim: int, index: Any, value: Any) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with the entries at positions ``index`` along ``dim`` set to
+    ``value`` (a number, or a 0-d tensor that is then differentiable)."""
+    x = input
+    d, index, idx = _dim_index(x, dim, index, "index_fill")
+    bk = x._bk
+    vt = isinstance(value, Tensor)
+    if vt and value.ndim != 0:
+        raise RuntimeError(
+            f"index_fill: value must be a number or a 0-d tensor, got shape {tuple(value.shape)}"
+        )
+    acc = bk.copy(x.data)
+    bk.setitem(acc, idx, value.data if vt else value)
+    out = wrap(acc, bk)
+    vals = (value,) if vt else ()
+    if recording(x, *vals):
+        rx, rv = x.requires_grad, vt and value.requires_grad
+
+        def grad(g: Tensor) -> tuple:
+            from .reduction import sum as _sum
+
+            gx = index_fill(g, d, index, 0.0) if rx or rv else None
+            # the filled positions' gradient, each position once however often it repeats
+            gv = _sum(g - gx).astype(value.dtype) if rv else None
+            return (gx if rx else None, gv) if vt else (gx,)
+
+        record(out, "IndexFill", (x,) + vals, grad)
+    return out
+
+
+def take(input: Tensor, index: Any) -> Tensor:  # noqa: A002
+    """The elements of ``input`` (read as 1-D) at ``index``; the result has index's shape."""
+    index = _index_tensor(index, "take")
+    n = input.numel()
+    if index.numel():
+        lo, hi = int(index._bk.min(index.data)), int(index._bk.max(index.data))
+        if lo < -n or hi >= n:
+            raise IndexError(f"take: index {hi if hi >= n else lo} is out of range for a "
+                             f"tensor of {n} elements")
+    return getitem(reshape(input, (-1,)), index.data)
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
+    """The diagonal of the planes ``(dim1, dim2)``, as a last dimension (``offset`` > 0
+    above the main diagonal)."""
+    from .shape import movedim
+
+    x = input
+    if x.ndim < 2:
+        raise RuntimeError(f"diagonal: expected at least 2 dimensions, got {x.ndim}")
+    d1, d2 = normalize_dim(dim1, x.ndim, "diagonal"), normalize_dim(dim2, x.ndim, "diagonal")
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: dim1 and dim2 cannot be equal, got {dim1} and {dim2}")
+    y = movedim(x, (d1, d2), (-2, -1))
+    rows, cols = y.shape[-2], y.shape[-1]
+    r0, c0 = max(-offset, 0), max(offset, 0)
+    k = max(min(rows - r0, cols - c0), 0)
+    bk = x._bk
+    ar = bk.arange(k)
+    return getitem(y, (Ellipsis, bk.add(ar, r0), bk.add(ar, c0)))
+
+
+_diagonal = diagonal
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+    """A square matrix with ``input`` (1-D) on its ``diagonal``-th diagonal, or the
+    ``diagonal``-th diagonal of a matrix (2-D)."""
+    x = input
+    if x.ndim == 2:
+        return _diagonal(x, diagonal)
+    if x.ndim != 1:
+        raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got {x.ndim} dimensions")
+    n = x.shape[0] + abs(diagonal)
+    bk = x._bk
+    ar = bk.arange(x.shape[0])
+    idx = (bk.add(ar, max(-diagonal, 0)), bk.add(ar, max(diagonal, 0)))
+    # placing x into zeros is the gradient of reading the diagonal: reuse it (differentiable)
+    return index_put_grad(x, idx, (n, n), x.dtype, bk)

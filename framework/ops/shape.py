@@ -598,3 +598,31 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor:
     if recording(x):
         record(out, "Triu", (x,), lambda g: triu(g, diagonal))
     return out
+
+
+def meshgrid(*tensors: Any, indexing: str = "ij") -> tuple:
+    """Coordinate grids from 1-D tensors: output ``i`` varies along dimension ``i``
+    (``indexing="ij"``, the default) or, with ``"xy"``, the first two are swapped
+    (Cartesian, as NumPy's default). Differentiable (each grid is a broadcast view)."""
+    ts = list(tensors[0]) if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) \
+        else list(tensors)
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for i, t_ in enumerate(ts):
+        if t_.ndim > 1:
+            raise RuntimeError(
+                f"meshgrid: expects 0-d or 1-d tensors, tensor {i} has shape {tuple(t_.shape)}"
+            )
+    ts = [reshape(t_, (-1,)) for t_ in ts]
+    pos = list(range(len(ts)))  # the output dimension each input varies along
+    if indexing == "xy" and len(ts) >= 2:
+        pos[0], pos[1] = 1, 0
+    shape = [0] * len(ts)
+    for t_, p in zip(ts, pos, strict=True):
+        shape[p] = t_.shape[0]
+    grids = []
+    for t_, p in zip(ts, pos, strict=True):
+        view_shape = [1] * len(ts)
+        view_shape[p] = t_.shape[0]
+        grids.append(broadcast_to(reshape(t_, tuple(view_shape)), tuple(shape)))
+    return tuple(grids)

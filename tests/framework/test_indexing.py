@@ -47,6 +47,15 @@ CASES = {
     "topk_smallest": (lambda x: x.topk(1, largest=False)[0], [(4,)]),
     "kthvalue": (lambda x: fw.kthvalue(x, 2, dim=0).values, [(3, 2)]),
     "sort_0d": (lambda x: fw.sort(x).values, [()]),
+    "index_add": (lambda x, s: fw.index_add(x, 1, fw.tensor([2, 0, 2]), s, alpha=1.5),
+                  [(2, 4), (2, 3)]),
+    "index_fill": (lambda x: x.index_fill(0, fw.tensor([1, 1]), -2.0), [(3, 2)]),
+    "index_fill_tensor_value": (lambda x, v: fw.index_fill(x, 1, fw.tensor([0, 2, 0]), v),
+                                [(2, 3), ()]),
+    "take": (lambda x: fw.take(x, fw.tensor([[5, 0], [5, 1]])), [(2, 3)]),
+    "diagonal": (lambda x: fw.diagonal(x, offset=-1, dim1=2, dim2=0), [(3, 2, 4)]),
+    "diag_vector": (lambda x: fw.diag(x, 1), [(3,)]),
+    "diag_matrix": (lambda x: x.diag(-1), [(3, 4)]),
 }
 
 

@@ -50,6 +50,7 @@ CASES = {
     "tril": (lambda x: fw.tril(x, diagonal=-1), [(2, 3, 3)]),
     "triu": (lambda x: x.triu(1), [(3, 4)]),
     "narrow_select": (lambda x: x.narrow(1, 1, 2).select(0, -1), [(2, 4)]),
+    "meshgrid": (lambda x, y: fw.stack(fw.meshgrid(x, y, indexing="xy")), [(3,), (2,)]),
 }
 
 

@@ -89,6 +89,14 @@ CASES = {
     "topk_smallest": (lambda L, x: x.topk(3, largest=False)[0], [(6,)]),
     "kthvalue": (lambda L, x: L.kthvalue(x, 2, dim=0).values, [(3, 2)]),
     "msort": (lambda L, x: L.msort(x), [(4, 2)]),
+    "index_add": (lambda L, x, s: L.index_add(x, 1, _idx(L, [2, 0, 2]), s, alpha=1.5),
+                  [(2, 4), (2, 3)]),
+    "index_fill": (lambda L, x: x.index_fill(0, _idx(L, [1, 1]), -2.0), [(3, 2)]),
+    "take": (lambda L, x: L.take(x, _idx(L, [[5, 0], [5, 1]])), [(2, 3)]),
+    "diagonal": (lambda L, x: L.diagonal(x, offset=-1, dim1=2, dim2=0), [(3, 2, 4)]),
+    "diag_vector": (lambda L, x: L.diag(x, 1), [(3,)]),
+    "diag_matrix": (lambda L, x: x.diag(-1), [(3, 4)]),
+    "meshgrid": (lambda L, x, y: L.stack(L.meshgrid(x, y, indexing="xy")), [(3,), (2,)]),
 }
 
 
