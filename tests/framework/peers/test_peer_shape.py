@@ -226,3 +226,46 @@ def test_autograd_functional_matches_torch(create_graph):
             assert tuple(gi.shape) == tuple(wi.shape)
             np.testing.assert_allclose(gi.detach().numpy(), wi.detach().numpy(), rtol=1e-10,
                                        atol=1e-12)
+
+
+def _inplace_program(L, x):
+    x.add_(L.ones(3, dtype=x.dtype), alpha=2)
+    x.sub_(0.5)
+    x.mul_(L.tensor([[1.0], [2.0]], dtype=x.dtype)[0])
+    x.div_(3)
+    x.clamp_(min=-0.5, max=1.5)
+    x[0] = 9.0
+    x[1, 1:] = L.tensor([7.0, 8.0], dtype=x.dtype)
+    x[x < 0] = -3.0
+    x[:, 0] += 1.0
+    x.masked_fill_(x > 8.5, 0.25)
+    x[_idx(L, [1, 1])] = L.tensor([4.0, 5.0, 6.0], dtype=x.dtype)
+    y = x.clone()
+    y.copy_(L.tensor([1.0, 2.0, 3.0], dtype=x.dtype))
+    y.fill_(L.tensor(2.0, dtype=x.dtype))
+    return x, y
+
+
+def test_inplace_ops_and_setitem_match_torch():
+    a = np.random.default_rng(4).standard_normal((3, 3))
+    got = _inplace_program(fw, fw.tensor(a))
+    want = _inplace_program(torch, torch.tensor(a))
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g.numpy(), w.numpy())
+
+
+def test_parameter_update_under_no_grad_matches_torch():
+    a = np.random.default_rng(5).standard_normal(4)
+
+    def train(L):
+        w = L.tensor(a, requires_grad=True)
+        for _ in range(5):
+            loss = (L.tanh(w) * w).sum()
+            loss.backward()
+            with L.no_grad():
+                w -= 0.1 * w.grad
+                w.clamp_(-1.0, 1.0)
+            w.grad.zero_()
+        return w.detach().numpy()
+
+    np.testing.assert_allclose(train(fw), train(torch), rtol=1e-12)
