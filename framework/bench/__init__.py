@@ -21,6 +21,7 @@ from .bundle import (
     protocol_problems,
     read_bundle_bytes,
     schema,
+    verify_archive,
     verify_bundle,
     write_archive,
     write_bundle,

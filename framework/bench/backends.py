@@ -49,18 +49,22 @@ SUITE_BENCHMARKS = ("train-mlp", "train-transformer", "infer-throughput-mlp",
                     "infer-throughput-cnn")
 
 
-def time_call(fn: Callable[[], Any], min_seconds: float, min_iters: int = 3) -> float:
-    """Median seconds per call after one warm-up call."""
-    fn()
-    times: list[float] = []
-    total = 0.0
-    while len(times) < min_iters or total < min_seconds:
+def time_pair(f: Callable[[], Any], g: Callable[[], Any], min_seconds: float,
+              min_iters: int = 5) -> tuple[float, float]:
+    """Median seconds per call of ``f`` and of ``g``, timed alternately so that both see the
+    same machine load; one warm-up call each."""
+    f()
+    g()
+    tf: list[float] = []
+    tg: list[float] = []
+    while len(tf) < min_iters or sum(tf) + sum(tg) < 2 * min_seconds:
         t = time.perf_counter()
-        fn()
-        dt = time.perf_counter() - t
-        times.append(dt)
-        total += dt
-    return float(np.median(times))
+        f()
+        tf.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        g()
+        tg.append(time.perf_counter() - t)
+    return float(np.median(tf)), float(np.median(tg))
 
 
 def micro_ratios(backend: str, min_seconds: float) -> list[dict[str, Any]]:
@@ -73,8 +77,8 @@ def micro_ratios(backend: str, min_seconds: float) -> list[dict[str, Any]]:
         args = build(np.random.default_rng(0))
         native = tuple(other.from_numpy(a) if isinstance(a, np.ndarray) else a for a in args)
         f_ref, f_oth = getattr(ref, prim), getattr(other, prim)
-        t_ref = time_call(lambda f=f_ref, a=args: f(*a), min_seconds)
-        t_oth = time_call(lambda f=f_oth, a=native: f(*a), min_seconds)
+        t_ref, t_oth = time_pair(lambda f=f_ref, a=args: f(*a),
+                                 lambda f=f_oth, a=native: f(*a), min_seconds)
         rows.append({"what": label, "reference_ms": t_ref * 1e3, "backend_ms": t_oth * 1e3,
                      "speedup": t_ref / t_oth})
     return rows

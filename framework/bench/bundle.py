@@ -25,11 +25,12 @@ import json
 import os
 import tarfile
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 FORMAT = "skiff-bench-bundle"
 FORMAT_VERSION = 1
@@ -186,34 +187,54 @@ def read_bundle_bytes(path: str | os.PathLike) -> dict[str, bytes]:
                 raise BundleError(f"{child.name} is larger than {MAX_FILE_BYTES} bytes")
             raw[child.name] = child.read_bytes()
     elif p.is_file():
-        try:
-            with tarfile.open(p, "r:gz") as tar:
-                total = 0
-                for member in tar:
-                    parts = [s for s in member.name.split("/") if s not in ("", ".")]
-                    if member.isdir() and len(parts) <= 1:
-                        continue  # the bundle's own folder
-                    if len(parts) == 2:
-                        parts = parts[1:]  # files inside one top-level folder are fine
-                    name = parts[0] if len(parts) == 1 else ""
-                    if name not in FILES or not member.isfile():
-                        raise BundleError(f"unexpected entry {member.name!r} in the archive")
-                    if name in raw:
-                        raise BundleError(f"{name} appears twice in the archive")
-                    total += member.size
-                    if member.size > MAX_FILE_BYTES or total > MAX_BUNDLE_BYTES:
-                        raise BundleError(f"the archive is larger than {MAX_BUNDLE_BYTES} "
-                                          "bytes unpacked")
-                    f = tar.extractfile(member)
-                    raw[name] = f.read() if f else b""
-        except (tarfile.TarError, EOFError, OSError) as err:
-            raise BundleError(f"{p.name} is not a readable .tar.gz bundle: {err}") from None
+        with open(p, "rb") as f:
+            raw = _read_tar(f, p.name)
     else:
         raise BundleError(f"no bundle at {p}")
     missing = [n for n in FILES if n not in raw]
     if missing:
         raise BundleError(f"the bundle lacks {', '.join(missing)}")
     return raw
+
+
+def _read_tar(fileobj: BinaryIO, label: str) -> dict[str, bytes]:
+    raw: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=fileobj, mode="r:gz") as tar:
+            total = 0
+            for count, member in enumerate(tar):
+                if count >= 16:
+                    raise BundleError("the archive holds too many entries for a bundle")
+                parts = [s for s in member.name.split("/") if s not in ("", ".")]
+                if member.isdir() and len(parts) <= 1:
+                    continue  # the bundle's own folder
+                if len(parts) == 2:
+                    parts = parts[1:]  # files inside one top-level folder are fine
+                name = parts[0] if len(parts) == 1 else ""
+                if name not in FILES or not member.isfile():
+                    raise BundleError(f"unexpected entry {member.name!r} in the archive")
+                if name in raw:
+                    raise BundleError(f"{name} appears twice in the archive")
+                total += member.size
+                if member.size > MAX_FILE_BYTES or total > MAX_BUNDLE_BYTES:
+                    raise BundleError(f"the archive is larger than {MAX_BUNDLE_BYTES} bytes "
+                                      "unpacked")
+                f = tar.extractfile(member)
+                raw[name] = f.read() if f else b""
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise BundleError(f"{label} is not a readable .tar.gz bundle: {err}") from None
+    return raw
+
+
+def verify_archive(data: bytes | BinaryIO, label: str = "the upload") -> Bundle:
+    """Verify a ``.tar.gz`` bundle held in memory or an open binary file (an upload), without
+    writing anything to disk; same checks as :func:`verify_bundle`."""
+    fileobj = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
+    raw = _read_tar(fileobj, label)
+    missing = [n for n in FILES if n not in raw]
+    if missing:
+        raise BundleError(f"the bundle lacks {', '.join(missing)}")
+    return check_bundle_bytes(raw)
 
 
 def _parse_json(data: bytes, name: str) -> Any:

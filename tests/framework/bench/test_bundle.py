@@ -57,6 +57,12 @@ def test_archive_verifies_the_same(numpy_bundle):
     archive = numpy_bundle.with_name(numpy_bundle.name + ".tar.gz")
     a = verify_bundle(archive)
     assert a.results == verify_bundle(numpy_bundle).results
+    upload = archive.read_bytes()
+    assert bench.verify_archive(upload).results == a.results  # in memory, as the hub gets it
+    with open(archive, "rb") as f:
+        assert bench.verify_archive(f).manifest == a.manifest
+    with pytest.raises(BundleError, match="the upload is not a readable"):
+        bench.verify_archive(upload[: len(upload) // 2])
 
 
 def test_runs_are_deterministic_in_their_evidence(numpy_bundle, tmp_path):
