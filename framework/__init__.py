@@ -16,6 +16,7 @@ from . import backend, dtypes  # noqa: E402
 from .autograd import (  # noqa: E402
     enable_grad,
     grad,
+    inference_mode,
     is_grad_enabled,
     no_grad,
     set_grad_enabled,

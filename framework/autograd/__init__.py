@@ -10,7 +10,8 @@ from typing import Any
 
 from .graph import Node, grad_mode, run_backward
 
-__all__ = ["grad", "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Node"]
+__all__ = ["grad", "backward", "no_grad", "enable_grad", "set_grad_enabled", "inference_mode",
+           "is_grad_enabled", "Node"]
 
 
 def is_grad_enabled() -> bool:
@@ -59,6 +60,35 @@ class enable_grad(_GradModeContext):  # noqa: N801
     """Context manager and decorator: ops inside are recorded (inside ``no_grad`` too)."""
 
     mode = True
+
+
+class inference_mode(_GradModeContext):  # noqa: N801
+    """Context manager and decorator for evaluation code: ops inside are not recorded
+    (``inference_mode(False)`` leaves grad mode as it is)."""
+
+    def __new__(cls, mode: Any = True):
+        if callable(mode) and not isinstance(mode, bool):  # used as a bare decorator
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: Any = True) -> None:
+        super().__init__()
+        self.enabled = bool(mode)
+
+    def __enter__(self) -> None:
+        self._prev.append(grad_mode.enabled)
+        if self.enabled:
+            grad_mode.enabled = False
+
+    def __call__(self, fn):  # type: ignore[override]
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def inner(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(enabled):
+                return fn(*args, **kwargs)
+
+        return inner
 
 
 class set_grad_enabled:  # noqa: N801
@@ -144,6 +174,47 @@ def grad(
         retain_graph = create_graph
     result = run_backward(outputs, gouts, retain_graph, create_graph, inputs, allow_unused)
     return tuple(result)
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Any = None,
+) -> None:
+    """Accumulate gradients of several ``tensors`` into the leaves' ``.grad`` in one pass
+    (``grad_tensors`` as in ``Tensor.backward``; None for one-element tensors)."""
+    from ..tensor import Tensor, _as_grad
+
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors]
+    gouts = []
+    for t, g in zip(tensors, grad_tensors, strict=True):
+        if g is None:
+            if t.numel() != 1:
+                raise RuntimeError(
+                    f"grad can be implicitly created only for scalar outputs; a tensor has "
+                    f"shape {tuple(t.shape)}: pass grad_tensors="
+                )
+            g = Tensor._wrap(t._bk.ones(t.shape, t.dtype), t._bk)
+        else:
+            g = _as_grad(g, t)
+        gouts.append(g)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        grads = grad(tensors, inputs, gouts, retain_graph=retain_graph,
+                     create_graph=create_graph, allow_unused=True)
+        for t, g in zip(inputs, grads, strict=True):
+            if g is not None:
+                t.grad = g if t.grad is None else t.grad + g
+        return
+    run_backward(tensors, gouts, retain_graph, create_graph)
 
 
 from .function import Function, FunctionCtx  # noqa: E402

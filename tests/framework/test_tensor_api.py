@@ -236,3 +236,22 @@ def test_new_constructors_contiguous_and_small_conversions():
     assert x.type() == "float64" and x.type(fw.float32).dtype == fw.float32
     assert x.to(fw.tensor([1])).dtype == fw.int64 and x.cpu() is x
     assert x.is_floating_point() and not fw.tensor([1]).is_floating_point()
+
+
+def test_inference_mode_and_autograd_backward_of_several_outputs():
+    x = fw.ones(2, requires_grad=True)
+    with fw.inference_mode():
+        assert not (x * 2).requires_grad
+    with fw.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @fw.inference_mode
+    def predict(t):
+        return t * 2
+
+    assert not predict(x).requires_grad and fw.is_grad_enabled()
+    a, b = (x * x).sum(), x * 3
+    fw.autograd.backward([a, b], [None, fw.tensor([1.0, 0.0])])
+    assert x.grad.tolist() == [5.0, 2.0]
+    with pytest.raises(RuntimeError, match="scalar outputs"):
+        fw.autograd.backward(x * 2)
