@@ -19,8 +19,6 @@ import numpy as np
 
 import framework as fw
 from framework import nn
-from framework.nn.transformer import TransformerEncoder as EncoderStack
-from framework.nn.transformer import TransformerEncoderLayer
 
 MODELS = ("mlp", "cnn", "transformer")
 
@@ -75,22 +73,42 @@ class CNN(nn.Module):
         return self.fc(x.reshape(x.shape[0], -1))
 
 
+class EncoderLayer(nn.Module):
+    """Pre-norm transformer encoder layer: ``nn.MultiheadAttention`` and a ReLU feed-forward
+    block, each behind an ``nn.LayerNorm`` and with a residual connection."""
+
+    def __init__(self, d_model: int, heads: int, ff: int) -> None:
+        super().__init__()
+        self.norm1 = nn.LayerNorm(d_model)
+        self.attn = nn.MultiheadAttention(d_model, heads, batch_first=True)
+        self.norm2 = nn.LayerNorm(d_model)
+        self.ff1 = nn.Linear(d_model, ff)
+        self.ff2 = nn.Linear(ff, d_model)
+
+    def forward(self, x: fw.Tensor) -> fw.Tensor:
+        h = self.norm1(x)
+        x = x + self.attn(h, h, h, need_weights=False)[0]
+        return x + self.ff2(self.ff1(self.norm2(x)).relu())
+
+
 class TransformerEncoder(nn.Module):
-    """Sequence classifier: input projection, learned positions, ``nn.TransformerEncoder``
-    (pre-norm layers, ReLU feed-forward, no dropout), final norm, mean pooling."""
+    """Sequence classifier: input projection, learned positions, encoder layers, final norm,
+    mean pooling."""
 
     def __init__(self, seq: int, features: int, d_model: int, heads: int, ff: int,
                  layers: int, classes: int) -> None:
         super().__init__()
         self.embed = nn.Linear(features, d_model)
         self.pos = nn.Parameter(fw.randn(1, seq, d_model) * 0.02)
-        layer = TransformerEncoderLayer(d_model, heads, dim_feedforward=ff, dropout=0.0,
-                                           batch_first=True, norm_first=True)
-        self.encoder = EncoderStack(layer, layers, norm=nn.LayerNorm(d_model))
+        self.layers = nn.ModuleList([EncoderLayer(d_model, heads, ff) for _ in range(layers)])
+        self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, classes)
 
     def forward(self, x: fw.Tensor) -> fw.Tensor:
-        return self.head(self.encoder(self.embed(x) + self.pos).mean(dim=1))
+        x = self.embed(x) + self.pos
+        for layer in self.layers:
+            x = layer(x)
+        return self.head(self.norm(x).mean(dim=1))
 
 
 def build_model(name: str, small: bool = False) -> tuple[nn.Module, Any]:
