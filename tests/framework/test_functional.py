@@ -169,3 +169,15 @@ def test_pinn_loss_gradient_in_the_weights_passes_gradcheck():
     h = hessian(lambda z: mlp(z, w1.detach(), b1.detach(), w2.detach()).sum(), x0)
     np.testing.assert_allclose(h.reshape(1).numpy(),
                                second_derivative(x0, w1, b1, w2).detach().reshape(1).numpy())
+
+
+def test_create_graph_results_pass_gradcheck():
+    def energy(x):
+        return (fw.sin(x) * x ** 2).sum()
+
+    x = f64(3).requires_grad_()
+    v = f64(3)
+    assert gradcheck(lambda t: hvp(energy, t, v, create_graph=True)[1], (x,))
+    assert gradcheck(lambda t: jvp(field, t, v, create_graph=True)[1], (x,))
+    assert gradcheck(lambda t: vjp(field, t, v, create_graph=True)[1], (x,))
+    assert gradcheck(lambda t: hessian(energy, t, create_graph=True), (x,))
