@@ -7,7 +7,8 @@ What the sandboxed program gets:
   package, so ``import framework`` works; nothing else of the host, in particular not the
   hub's code, instance folder, database or secrets;
 * exactly one writable folder, the *job directory*, mounted at ``/job`` (also the working
-  directory), and a private, size-limited ``/tmp``;
+  directory), whose growth is watched, and a private, size-limited ``/tmp`` and
+  ``/dev/shm``; the rest of the file system is read-only;
 * its own network namespace: only its own loopback interface, so no route anywhere, while
   ZeroMQ between a notebook runner and its kernel over ``127.0.0.1`` still works;
 * its own PID, IPC, UTS and cgroup namespaces; it dies with the hub;
@@ -84,8 +85,11 @@ class Limits:
     ``processes`` the number of processes and threads of the sandbox user (RLIMIT_NPROC),
     ``file_size_bytes`` the largest file it may write (RLIMIT_FSIZE), ``open_files`` its
     file descriptors (RLIMIT_NOFILE), ``wall_seconds`` the real time after which the whole
-    sandbox is killed, ``output_bytes`` how much of stdout and of stderr is kept, and
-    ``tmp_bytes`` the size of the private ``/tmp``.
+    sandbox is killed, ``output_bytes`` how much of stdout and of stderr is kept,
+    ``tmp_bytes`` the size of the private ``/tmp`` (and of ``/dev/shm``), and
+    ``job_dir_bytes`` / ``job_dir_files`` how much disk space and how many new files the
+    program may add to the job directory (checked several times a second; past either the
+    sandbox is killed).
     """
 
     memory_bytes: int = 1024 * MiB
@@ -96,6 +100,8 @@ class Limits:
     open_files: int = 256
     output_bytes: int = 1 * MiB
     tmp_bytes: int = 256 * MiB
+    job_dir_bytes: int = 1024 * MiB
+    job_dir_files: int = 10_000
 
     def __post_init__(self) -> None:
         for name in (
@@ -106,6 +112,8 @@ class Limits:
             "open_files",
             "output_bytes",
             "tmp_bytes",
+            "job_dir_bytes",
+            "job_dir_files",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
@@ -120,10 +128,10 @@ class SandboxResult:
 
     ``exit_code`` is the program's exit status (``128 + n`` when signal ``n`` ended it);
     ``killed_by`` names what stopped it early: ``"wall_clock"`` (the timeout; ``timed_out``
-    is then true), ``"cpu"`` (the CPU limit), ``"file_size"`` (the file-size limit's signal)
-    or ``"signal:SIGNAME"``; ``None`` when it exited by itself. Python programs hitting the
-    memory, file-size or open-file limits see ``MemoryError`` / ``OSError`` and exit
-    normally with an error status.
+    is then true), ``"cpu"`` (the CPU limit), ``"file_size"`` (the file-size limit's signal),
+    ``"disk"`` (the job directory grew past its limits) or ``"signal:SIGNAME"``; ``None``
+    when it exited by itself. Python programs hitting the memory, file-size or open-file
+    limits see ``MemoryError`` / ``OSError`` and exit normally with an error status.
     """
 
     exit_code: int
@@ -303,6 +311,16 @@ def build_command(
         "/proc",
         "--dev",
         "/dev",
+        # Size-limited shared memory (Python's multiprocessing needs it), then /dev itself
+        # read-only: bubblewrap's /dev is an unlimited tmpfs the sandbox user may own.
+        "--perms",
+        "1777",
+        "--size",
+        str(limits.tmp_bytes),
+        "--tmpfs",
+        "/dev/shm",
+        "--remount-ro",
+        "/dev",
         "--perms",
         "1777",
         "--size",
@@ -312,6 +330,9 @@ def build_command(
         "--bind",
         str(job_dir),
         JOB_MOUNT,
+        # The root is a tmpfs too: nothing may be written there.
+        "--remount-ro",
+        "/",
         "--chdir",
         JOB_MOUNT,
         "--clearenv",
@@ -428,6 +449,7 @@ def _run(
     if uid is not None:
         _hand_over(job_dir, uid)
     cmd = build_command(argv, job_dir, limits, env, uid=uid, ro_binds=ro_binds)
+    baseline = _job_dir_usage(job_dir, max_files=None)
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd,
@@ -440,7 +462,9 @@ def _run(
     captured = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     truncated = dict.fromkeys(captured, False)
     timed_out = False
+    disk_exceeded = False
     deadline = started + limits.wall_seconds
+    next_disk_check = started + DISK_CHECK_SECONDS
     sel = selectors.DefaultSelector()
     try:
         for f in (proc.stdout, proc.stderr):
@@ -453,7 +477,14 @@ def _run(
                 _kill_group(proc)
             if timed_out and remaining < -10:
                 break  # the pipes should have closed when the sandbox died; stop waiting
-            events = sel.select(timeout=max(remaining, 0.05) if not timed_out else 1.0)
+            now = time.monotonic()
+            if not (timed_out or disk_exceeded) and now >= next_disk_check:
+                next_disk_check = now + DISK_CHECK_SECONDS
+                if _job_dir_grew_too_much(job_dir, baseline, limits):
+                    disk_exceeded = True
+                    _kill_group(proc)
+            wait = min(max(remaining, 0.05), DISK_CHECK_SECONDS)
+            events = sel.select(timeout=wait if not timed_out else 1.0)
             for key, _ in events:
                 fd = key.fd
                 try:
@@ -487,6 +518,8 @@ def _run(
     killed_by = None
     if timed_out:
         killed_by = "wall_clock"
+    elif disk_exceeded:
+        killed_by = "disk"
     elif exit_code > 128:
         name = _signal_name(exit_code - 128)
         killed_by = {"SIGXCPU": "cpu", "SIGXFSZ": "file_size"}.get(name, f"signal:{name}")
@@ -506,6 +539,42 @@ def _run(
         stderr_truncated=stderr_trunc,
         argv=list(argv),
     )
+
+
+#: How often the job directory's growth is measured while a program runs.
+DISK_CHECK_SECONDS = 0.2
+
+
+def _job_dir_usage(job_dir: Path, max_files: int | None) -> tuple[int, int]:
+    """Bytes on disk and entries under ``job_dir``; stops counting past ``max_files``.
+
+    Symbolic links are counted, never followed.
+    """
+    used = files = 0
+    stack = [str(job_dir)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as entries:
+                for entry in entries:
+                    files += 1
+                    if max_files is not None and files > max_files:
+                        return used, files
+                    try:
+                        info = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    used += info.st_blocks * 512
+                    if stat.S_ISDIR(info.st_mode):
+                        stack.append(entry.path)
+        except OSError:
+            continue
+    return used, files
+
+
+def _job_dir_grew_too_much(job_dir: Path, baseline: tuple[int, int], limits: Limits) -> bool:
+    base_bytes, base_files = baseline
+    used, files = _job_dir_usage(job_dir, max_files=base_files + limits.job_dir_files)
+    return used - base_bytes > limits.job_dir_bytes or files - base_files > limits.job_dir_files
 
 
 def _wait(proc: subprocess.Popen, deadline: float) -> int | None:

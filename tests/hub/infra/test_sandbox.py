@@ -508,3 +508,73 @@ def test_unprivileged_hub_gets_the_same_sandbox():
         assert not Path("/usr/no").exists()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_filling_the_disk_through_the_job_dir_is_stopped(job):
+    (job / "input.bin").write_bytes(b"i" * (3 * MiB))  # what the hub put there does not count
+    result = run_python(
+        _py(
+            """
+            for i in range(100_000):
+                with open(f"part-{i}.bin", "wb") as fh:
+                    fh.write(b"d" * 1024 * 1024)
+            print("filled the disk")
+            """
+        ),
+        job,
+        limits=Limits(job_dir_bytes=16 * MiB, file_size_bytes=2 * MiB, wall_seconds=60),
+    )
+    assert result.killed_by == "disk"
+    assert "filled the disk" not in result.stdout_text
+    assert len(list(job.glob("part-*.bin"))) < 100_000
+
+
+def test_flooding_the_job_dir_with_files_is_stopped(job):
+    result = run_python(
+        _py(
+            """
+            import os
+            for i in range(1_000_000):
+                os.mkdir(f"d{i}")
+            print("made them all")
+            """
+        ),
+        job,
+        limits=Limits(job_dir_files=500, wall_seconds=60),
+    )
+    assert result.killed_by == "disk"
+    assert "made them all" not in result.stdout_text
+    assert len(os.listdir(job)) < 1_000_000
+
+
+def test_shared_memory_is_private_and_limited(job):
+    result = run_python(
+        _py(
+            """
+            import errno, multiprocessing
+            lock = multiprocessing.Lock()  # needs a writable /dev/shm
+            with lock:
+                print("locked")
+            for path in ("/dev/evil", "/evil"):
+                try:
+                    open(path, "w")
+                except OSError as exc:
+                    print("refused", path, errno.errorcode[exc.errno])
+            try:
+                with open("/dev/shm/fill", "wb") as fh:
+                    for _ in range(64):
+                        fh.write(b"s" * 1024 * 1024)
+                        fh.flush()
+            except OSError as exc:
+                print("shm full", errno.errorcode[exc.errno])
+            """
+        ),
+        job,
+        limits=Limits(tmp_bytes=8 * MiB, wall_seconds=60),
+    )
+    assert result.ok, result.stderr_text
+    out = result.stdout_text
+    assert "locked" in out
+    assert "refused /dev/evil EROFS" in out
+    assert "refused /evil EROFS" in out
+    assert "shm full ENOSPC" in out
