@@ -247,6 +247,25 @@ class Tensor:
         """This tensor on the reference NumPy backend (itself when it is already there)."""
         return self.to("numpy")
 
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with uniform random values in ``[a, b)`` in place (``fw.nn.init.uniform_``)."""
+        from .nn import init
+        from .ops.inplace import _check_inplace
+
+        _check_inplace(self, "uniform_")
+        return init.uniform_(self, a, b, generator=generator)
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with normal random values in place (``fw.nn.init.normal_``)."""
+        from .nn import init
+        from .ops.inplace import _check_inplace
+
+        _check_inplace(self, "normal_")
+        return init.normal_(self, mean, std, generator=generator)
+
+    def nelement(self) -> int:
+        return self.numel()
+
     def is_floating_point(self) -> bool:
         return self.dtype.kind == "f"
 

@@ -255,3 +255,20 @@ def test_inference_mode_and_autograd_backward_of_several_outputs():
     assert x.grad.tolist() == [5.0, 2.0]
     with pytest.raises(RuntimeError, match="scalar outputs"):
         fw.autograd.backward(x * 2)
+
+
+def test_random_fill_methods_follow_the_seed_and_inplace_rules():
+    fw.manual_seed(3)
+    a = fw.empty(4).uniform_(-2.0, 2.0)
+    fw.manual_seed(3)
+    b = fw.empty(4).uniform_(-2.0, 2.0)
+    assert a.tolist() == b.tolist() and all(-2 <= v < 2 for v in a.tolist())
+    n = fw.empty(20000, dtype=fw.float64).normal_(3.0, 0.5)
+    assert abs(n.mean().item() - 3.0) < 0.02 and abs(n.std().item() - 0.5) < 0.02
+    assert fw.zeros(2, 3).nelement() == 6
+    w = fw.zeros(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf tensor that requires grad"):
+        w.uniform_()
+    with fw.no_grad():
+        w.normal_()
+    assert w.requires_grad and w._version >= 1
