@@ -30,6 +30,7 @@ from .elementwise import (
     exp2,
     expm1,
     floor,
+    floor_divide,
     fmod,
     ge,
     gelu,
@@ -224,7 +225,7 @@ _METHODS = [
     "all", "any", "argmax", "argmin", "cumsum", "log_softmax", "logsumexp", "max", "min",
     "norm", "prod", "softmax", "std", "var",
     "clamp_max", "clamp_min", "cosh", "count_nonzero", "exp2", "log2", "log10", "sinh",
-    "trace",
+    "trace", "floor_divide",
     "broadcast_to", "expand", "flatten", "permute", "reshape", "squeeze", "swapaxes",
     "swapdims", "t", "transpose", "unsqueeze", "view", "sum_to",
 ]
@@ -295,6 +296,8 @@ Tensor.__pow__ = pow
 Tensor.__rpow__ = lambda self, other: pow(other, self)
 Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__floordiv__ = floor_divide
+Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
 Tensor.__mod__ = remainder
 Tensor.__rmod__ = lambda self, other: remainder(other, self)
 Tensor.__and__ = bitwise_and

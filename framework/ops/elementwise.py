@@ -69,11 +69,7 @@ multiply = mul
 def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
     a, b = binary_operands(a, b, "div")
     if rounding_mode is not None:
-        from .elementwise import floor, trunc
-
-        q = div(a, b)
-        q = floor(q) if rounding_mode == "floor" else trunc(q)
-        return q.detach()
+        return _rounded_div(a, b, rounding_mode)
     if a.dtype.kind != "f":
         from .. import dtypes as _dt
 
@@ -90,6 +86,31 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
 
 
 divide = true_divide = div
+
+
+def _rounded_div(a: Tensor, b: Tensor, rounding_mode: str) -> Tensor:
+    """``a / b`` rounded toward -inf ("floor") or 0 ("trunc") in the operands' dtype
+    (integers stay integers); the gradient is zero."""
+    if rounding_mode not in ("floor", "trunc"):
+        raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                         f"{rounding_mode!r}")
+    bk = a._bk
+    if a.dtype.kind in "biu":
+        if bk.any(bk.equal(b.data, 0)):
+            raise ZeroDivisionError("div: integer division by zero")
+        q = getattr(bk, rounding_mode)(bk.divide(a.data, b.data))
+        return wrap(bk.astype(q, a.dtype if a.dtype.kind != "b" else q.dtype), bk)
+    out = wrap(getattr(bk, rounding_mode)(bk.divide(a.data, b.data)), bk)
+    if recording(a, b):
+        ra, rb = a.requires_grad, b.requires_grad
+        record(out, "DivRounded", (a, b),
+               lambda g: (_zeros_like(a) if ra else None, _zeros_like(b) if rb else None))
+    return out
+
+
+def floor_divide(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """``input // other``: division rounded toward -inf (integers stay integers)."""
+    return div(input, other, rounding_mode="floor")
 
 
 def neg(a: Tensor) -> Tensor:

@@ -394,3 +394,18 @@ def test_log_and_hyperbolic_values():
     y = fw.tensor([-3.0, 1e-10, 2.0], dtype=fw.float64)
     np.testing.assert_allclose(fw.sinh(y).numpy(), np.sinh(y.numpy()), rtol=1e-14)
     np.testing.assert_allclose(fw.cosh(y).numpy(), np.cosh(y.numpy()), rtol=1e-14)
+
+
+def test_rounded_division_keeps_integers_and_has_zero_gradient():
+    ints = fw.tensor([7, -7])
+    assert (ints // 2).tolist() == [3, -4] and (ints // 2).dtype == fw.int64
+    assert fw.div(ints, 2, rounding_mode="trunc").tolist() == [3, -3]
+    assert (7 // fw.tensor([2])).tolist() == [3]
+    np.testing.assert_array_equal((fw.tensor([7.5, -7.5]) // 2).numpy(), [3, -4])
+    x = t64(4)
+    (g,) = fw.grad(fw.floor_divide(x, 0.3).sum(), x)
+    np.testing.assert_array_equal(g.numpy(), 0)
+    with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+        ints // 0
+    with pytest.raises(ValueError, match="rounding_mode must be"):
+        fw.div(ints, 2, rounding_mode="round")

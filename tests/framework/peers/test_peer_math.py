@@ -295,5 +295,10 @@ def test_type_promotion_matches_pytorch(left):
     if left != "bool":
         assert str((a / a).dtype) == str((ta / ta).dtype)[6:]
         assert str(a.sum().dtype) == str(ta.sum().dtype)[6:]
+    if left not in ("bool", "float16"):
+        for mode in ("floor", "trunc"):
+            got, want = fw.div(a, b, rounding_mode=mode), torch.div(ta, tb, rounding_mode=mode)
+            assert str(got.dtype) == str(want.dtype)[6:]
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert str(fw.exp(a).dtype) == str(torch.exp(ta).dtype)[6:]
     assert str(fw.sqrt(a).dtype) == str(torch.sqrt(ta).dtype)[6:]
