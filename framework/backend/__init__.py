@@ -4,6 +4,12 @@ A backend is an object whose attributes are the primitives listed in
 :mod:`framework.backend.primitives` (``add``, ``matmul``, ``sum``, ...), each taking and
 returning the backend's native arrays. The NumPy backend is the reference and the default.
 
+Plug-ins subclass :class:`Backend` (a primitive they lack runs on the reference, with a
+one-time :class:`FallbackWarning` and a count in :func:`fallback_report`) and register with
+:func:`register` or the entry-point group ``framework.backends``. Selection: :func:`set_backend`,
+``with use(name):``, or the ``SKIFF_BACKEND`` environment variable; ``tensor.to(name)`` moves
+data. ``python -m framework.backend.conformance NAME`` checks a backend against the reference.
+
 >>> import framework as fw
 >>> fw.get_backend().name
 'numpy'
