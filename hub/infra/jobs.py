@@ -159,7 +159,8 @@ def huey_from_url(url: str, *, immediate: bool = False, name: str = "skiff") -> 
         from pathlib import Path
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteHuey(name, filename=path, **common)
+        # Web threads enqueue while worker threads dequeue: wait for the lock, do not fail.
+        return SqliteHuey(name, filename=path, timeout=30, **common)
     raise ValueError(f"unsupported QUEUE_URL {url!r}: use sqlite:///path or redis://host/db")
 
 

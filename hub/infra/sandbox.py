@@ -210,7 +210,7 @@ def _base_env() -> dict[str, str]:
     venv_bin = str(Path(sys.prefix) / "bin")
     return {
         "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
-        "HOME": JOB_MOUNT,
+        "HOME": "/tmp",  # caches and dotfiles go to the private /tmp, not the job's results
         "TMPDIR": "/tmp",
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
