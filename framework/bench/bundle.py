@@ -309,10 +309,21 @@ def verify_bundle(path: str | os.PathLike) -> Bundle:
 
 
 def protocol_problems(results: dict[str, Any]) -> list[str]:
-    """Benchmarks whose measurement fell short of the protocol it declares (for the hub)."""
+    """Where a results document departs from the suite's protocol (for the hub): a declared
+    protocol other than the suite's for its mode, or a measurement short of its minimum
+    iterations or duration. An empty list means every measurement followed the protocol."""
+    from .suite import FULL, QUICK
+
     problems = []
+    official = (QUICK if results.get("mode") == "quick" else FULL).to_dict()
+    if results.get("protocol") != official:
+        problems.append(f"the declared protocol {results.get('protocol')} is not the suite's "
+                        f"{results.get('mode')} protocol {official}")
     for b in results["benchmarks"]:
         s = b["stats"]
+        for key in ("warmup_iterations", "min_iterations", "min_duration_s"):
+            if s[key] != official[key]:
+                problems.append(f"{b['id']}: {key} {s[key]} is not the suite's {official[key]}")
         if s["iterations"] < s["min_iterations"]:
             problems.append(f"{b['id']}: {s['iterations']} iterations < minimum "
                             f"{s['min_iterations']}")

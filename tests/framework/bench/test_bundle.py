@@ -150,6 +150,12 @@ def test_protocol_problems_flag_short_measurements(numpy_bundle):
     problems = bench.protocol_problems(res)
     assert len(problems) == 2 and "iterations < minimum" in problems[0]
     assert "train-mlp: ran 0.001 s" in problems[1]
+    res = json.loads((numpy_bundle / "results.json").read_text())
+    res["protocol"]["min_duration_s"] = 0.0  # a run that lowered its own bar
+    res["benchmarks"][0]["stats"]["min_duration_s"] = 0.0
+    problems = bench.protocol_problems(res)
+    assert "not the suite's quick protocol" in problems[0]
+    assert "gemm-128: min_duration_s 0.0 is not the suite's 0.1" in problems[1]
 
 
 def test_evidence_check_catches_wrong_losses_and_outputs(numpy_bundle):
