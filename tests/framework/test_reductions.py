@@ -152,6 +152,23 @@ def test_prod_gradients_are_exact_with_zeros(dim, zeros):
     assert gradgradcheck(fn, (x,))
 
 
+@pytest.mark.parametrize("dim", [None, 1])
+def test_prod_gradient_for_large_slices_with_zeros(monkeypatch, dim):
+    """Past the size limit of the all-orders form, the zero-count form gives the same exact
+    first derivative."""
+    from framework.ops import reduction
+
+    data = rng.uniform(0.5, 1.5, (3, 5))
+    data[0, 1] = data[1, 1] = data[1, 3] = 0.0  # one zero in row 0, two in row 1
+    x = fw.tensor(data, dtype=fw.float64, requires_grad=True)
+    fn = lambda t: fw.prod(t, dim) if dim is not None else fw.prod(t)  # noqa: E731
+    (exact,) = fw.grad(fn(x).sum(), x)
+    monkeypatch.setattr(reduction, "_OTHERS_LIMIT", 4)
+    (large,) = fw.grad(fn(x).sum(), x)
+    np.testing.assert_allclose(large.numpy(), exact.numpy(), rtol=1e-12)
+    assert gradcheck(fn, (x,))
+
+
 def test_prod_gradient_values_with_a_zero():
     x = fw.tensor([0.0, 2.0, 0.0, 3.0], dtype=fw.float64, requires_grad=True)
     fw.prod(x).backward()

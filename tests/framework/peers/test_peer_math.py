@@ -240,6 +240,25 @@ def test_prod_gradient_with_zeros_matches_pytorch():
         np.testing.assert_allclose(g.numpy(), tg.numpy())
 
 
+def test_gradients_at_kinks_match_pytorch():
+    a = np.array([-1.0, 0.0, 0.0, 1.0, 20.0, 2.0])
+    cases = [(fw.relu, torch.relu), (fw.abs, torch.abs), (fw.leaky_relu, F.leaky_relu),
+             (fw.elu, F.elu), (fw.softplus, F.softplus), (fw.sign, torch.sign),
+             (lambda v: fw.clamp(v, 0.0, 1.0), lambda v: torch.clamp(v, 0.0, 1.0)),
+             (lambda v: fw.norm(v * 0), lambda v: torch.norm(v * 0)),
+             (lambda v: fw.norm(v * 0, p=3), lambda v: torch.norm(v * 0, p=3)),
+             (lambda v: fw.std(v[1:3]), lambda v: torch.std(v[1:3])),
+             (lambda v: fw.prod(v), lambda v: torch.prod(v)),
+             (lambda v: fw.amax(v[1:3], 0), lambda v: torch.amax(v[1:3], 0)),
+             (lambda v: fw.maximum(v, v * 0), lambda v: torch.maximum(v, v * 0))]
+    for ours_fn, theirs_fn in cases:
+        x = fw.tensor(a, dtype=fw.float64, requires_grad=True)
+        t = torch.tensor(a, requires_grad=True)
+        (g,) = fw.grad([ours_fn(x).sum()], [x])
+        (tg,) = torch.autograd.grad([theirs_fn(t).sum()], [t])
+        np.testing.assert_allclose(g.numpy(), tg.numpy(), err_msg=str(ours_fn))
+
+
 def test_clamp_boundaries_and_crossed_bounds_match_pytorch():
     a = np.array([-1.0, 0.0, 0.5, 1.0, 2.0])
     lo = np.array([0.0, 0.0, 1.0, 0.0, 3.0])
