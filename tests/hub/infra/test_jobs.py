@@ -335,3 +335,31 @@ def test_stopping_the_worker_mid_job_marks_the_job_interrupted(app, tmp_path):
     job = job_state(app, job_id)
     assert job.status == "failed", output
     assert job.message.startswith("Interrupted")
+
+
+def test_concurrent_enqueues_and_workers_lose_nothing(app, start_worker):
+    import threading
+
+    start_worker(jobs.get_queue(app), workers=2)
+    ids: list[tuple[int, int]] = []
+    errors: list[BaseException] = []
+
+    def submit(offset: int) -> None:
+        try:
+            for i in range(5):
+                with app.app_context():
+                    job = jobs.enqueue("test.add", {"a": offset, "b": i})
+                    ids.append((job.id, offset + i))
+        except BaseException as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit, args=(100 * n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(ids) == 20
+    for job_id, expected in ids:
+        job = wait_for(app, job_id, lambda j: j.finished, timeout=60)
+        assert (job.status, job.result) == ("done", {"sum": expected})
