@@ -13,6 +13,7 @@ See ``docs/jit.md`` for what is captured, the guards, the passes and deployment.
 """
 
 from .ir import Graph, GraphFormatError, Node, Value
+from .serialize import LoadedProgram, load, save
 from .static import (
     InputSpec,
     JitWarning,
@@ -26,5 +27,6 @@ from .tracer import GraphBreakError
 
 __all__ = [
     "Graph", "GraphBreakError", "GraphFormatError", "InputSpec", "JitWarning", "Node",
-    "Program", "StaticFunction", "Value", "ignore", "not_to_static", "to_static",
+    "LoadedProgram", "Program", "StaticFunction", "Value", "ignore", "load", "not_to_static",
+    "save", "to_static",
 ]

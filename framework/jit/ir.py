@@ -64,6 +64,70 @@ class TensorArg(Ref):
         return TensorArg(vid, self.requires_grad)
 
 
+class Sym:
+    """A size formula ``const + sum(coeffs[k] * S_k)`` over the dynamic sizes ``S_k``.
+
+    ``mode`` "int" gives that integer, "float" the same as a float (``x / float(batch)``),
+    "inv" its reciprocal ``1.0 / (...)`` (``x * (1.0 / batch)``).
+    """
+
+    __slots__ = ("const", "coeffs", "mode")
+
+    def __init__(self, const: int, coeffs: tuple, mode: str = "int") -> None:
+        self.const = int(const)
+        self.coeffs = tuple(int(c) for c in coeffs)
+        if mode not in ("int", "float", "inv"):
+            raise ValueError(f"unknown size formula mode {mode!r}")
+        self.mode = mode
+
+    def value(self, sizes: tuple) -> Any:
+        n = self.const + sum(c * s for c, s in zip(self.coeffs, sizes, strict=True))
+        if self.mode == "float":
+            return float(n)
+        if self.mode == "inv":
+            return 1.0 / n if n else float("inf")
+        return n
+
+    def __repr__(self) -> str:
+        terms = [f"{c}*S{k}" if c != 1 else f"S{k}" for k, c in enumerate(self.coeffs) if c]
+        if self.const or not terms:
+            terms.append(str(self.const))
+        body = "(" + " + ".join(terms) + ")"
+        return {"int": body, "float": f"float{body}", "inv": f"1/{body}"}[self.mode]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sym) and (self.const, self.coeffs, self.mode) == (
+            other.const, other.coeffs, other.mode)
+
+    def __hash__(self) -> int:
+        return hash((self.const, self.coeffs, self.mode))
+
+
+class RngArg:
+    """A random generator argument: ``None`` means the global one (``fw.manual_seed``)."""
+
+    __slots__ = ("generator",)
+
+    def __init__(self, generator: Any = None) -> None:
+        self.generator = generator
+
+    def resolve(self) -> np.random.Generator:
+        if self.generator is not None:
+            return self.generator
+        from ..creation import default_generator
+
+        return default_generator()
+
+    def __repr__(self) -> str:
+        return "<global rng>" if self.generator is None else "<private rng>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RngArg) and other.generator is self.generator
+
+    def __hash__(self) -> int:
+        return hash(("rng", id(self.generator)))
+
+
 @dataclass
 class Value:
     """One array of the program."""
@@ -152,8 +216,8 @@ class Graph:
                   name: str | None = None) -> int:
         vid = self._next
         self._next += 1
-        self.values[vid] = Value(vid, tuple(int(s) for s in shape), str(np.dtype(dtype)), kind,
-                                 name)
+        self.values[vid] = Value(vid, tuple(s if isinstance(s, Sym) else int(s) for s in shape),
+                                 str(np.dtype(dtype)), kind, name)
         return vid
 
     def add_const(self, array: np.ndarray, name: str | None = None) -> int:
@@ -224,7 +288,8 @@ class Graph:
             "schema": SCHEMA,
             "version": SCHEMA_VERSION,
             "values": [
-                {"id": v.id, "shape": list(v.shape), "dtype": v.dtype, "kind": v.kind,
+                {"id": v.id, "shape": [encode(d) for d in v.shape], "dtype": v.dtype,
+                 "kind": v.kind,
                  **({"name": v.name} if v.name else {})}
                 for v in sorted(self.values.values(), key=lambda v: v.id)
             ],
@@ -272,7 +337,16 @@ class GraphFormatError(ValueError):
 def encode(a: Any) -> Any:
     """An argument as JSON data (arrays must already be :class:`Ref` s)."""
     if isinstance(a, Ref):
+        if isinstance(a, TensorArg):
+            raise TypeError("host calls (Python functions run on every call) cannot be saved")
         return {"$ref": a.id}
+    if isinstance(a, Sym):
+        return {"$sym": [a.const, list(a.coeffs), a.mode]}
+    if isinstance(a, RngArg):
+        if a.generator is not None:
+            raise TypeError("a program drawing from a private fw.Generator cannot be saved; "
+                            "use the global generator (fw.manual_seed)")
+        return {"$rng": "global"}
     if a is None or isinstance(a, (bool, str)):
         return a
     if isinstance(a, (int, np.integer)) and not isinstance(a, bool):
@@ -325,6 +399,12 @@ def decode(a: Any, where: str) -> Any:
             parts = [decode(x, where) for x in val]
             if all(p is None or isinstance(p, int) for p in parts):
                 return slice(*parts)
+        if key == "$sym" and isinstance(val, list) and len(val) == 3 and _ints([val[0]]) \
+                and isinstance(val[1], list) and _ints(val[1]) \
+                and val[2] in ("int", "float", "inv"):
+            return Sym(val[0], tuple(val[1]), val[2])
+        if key == "$rng" and val == "global":
+            return RngArg(None)
         if key == "$ellipsis" and val is True:
             return Ellipsis
         if key == "$tuple" and isinstance(val, list):
@@ -332,6 +412,10 @@ def decode(a: Any, where: str) -> Any:
         if key == "$dict" and isinstance(val, dict):
             return {str(k): decode(v, where) for k, v in val.items()}
     raise GraphFormatError(f"{where}: unrecognized argument encoding {str(a)[:80]!r}")
+
+
+def _ints(items: list) -> bool:
+    return all(isinstance(i, int) and not isinstance(i, bool) for i in items)
 
 
 def from_json(data: Any, allowed_ops: set[str]) -> Graph:
@@ -353,8 +437,10 @@ def from_json(data: Any, allowed_ops: set[str]) -> Graph:
             vid, shape, dtype, kind = v["id"], v["shape"], v["dtype"], v["kind"]
             if not isinstance(vid, int) or vid in g.values:
                 raise GraphFormatError(f"values[{i}]: bad or repeated id {vid!r}")
-            if not isinstance(shape, list) or not all(
-                    isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+            if not isinstance(shape, list):
+                raise GraphFormatError(f"values[{i}]: shape must be a list of sizes")
+            shape = [decode(d, f"values[{i}]") for d in shape]
+            if not all(isinstance(d, Sym) or (_ints([d]) and d >= 0) for d in shape):
                 raise GraphFormatError(f"values[{i}]: shape must be a list of sizes")
             if dtype not in _DTYPES:
                 raise GraphFormatError(f"values[{i}]: unsupported dtype {dtype!r}")

@@ -201,10 +201,10 @@ class Program:
                 return False
         return True
 
-    def run(self, flat: list) -> Any:
+    def run(self, flat: list, exe: Executable | None = None) -> Any:
         inputs = [flat[i].data for i in self.input_pos]
         state = [t.data if attr == "data" else t.grad.data for t, attr in self.state_bind]
-        outs = self.exe.run(inputs, state)
+        outs = (exe or self.exe).run(inputs, state)
         bk = self.bk
         for t, attr, k in self.end_bind:
             if attr == "grad":
@@ -218,6 +218,50 @@ class Program:
                 t.data = outs[k]
         self.runs += 1
         return _rebuild(self.out_template, outs, bk)
+
+
+class PolyProgram:
+    """A program valid for every size of the ``None`` dimensions of the input specs.
+
+    Built from traces at several sizes (:func:`framework.jit.symbolic.merge`); each new size
+    instantiates the symbolic graph and optimizes it, without tracing.
+    """
+
+    def __init__(self, base: Program, graph: Graph, groups: list) -> None:
+        self.base = base
+        self.graph = graph
+        self.groups = groups
+        self.dims = [g[0] for g in groups]
+        self.compiled: dict[tuple, Executable] = {}
+        self.runs = 0
+        self.host_calls = base.host_calls
+        self.report = base.report
+
+    def guards_hold(self, flat: list) -> bool:
+        dyn = {d for g in self.groups for d in g}
+        if len(flat) != len(self.base.shapes):
+            return False
+        for g in self.groups:
+            if len({flat[i].shape[d] if d < flat[i].ndim else -1 for i, d in g}) != 1:
+                return False
+        for i, (t, shape) in enumerate(zip(flat, self.base.shapes, strict=True)):
+            if t.ndim != len(shape) or any(n != m for d, (n, m) in enumerate(
+                    zip(t.shape, shape, strict=True)) if (i, d) not in dyn):
+                return False
+        return all((t.grad is not None) == had for t, had in self.base.guard)
+
+    def run(self, flat: list) -> Any:
+        from .symbolic import instantiate
+
+        sizes = tuple(flat[i].shape[d] for i, d in self.dims)
+        exe = self.compiled.get(sizes)
+        if exe is None:
+            g = instantiate(self.graph, sizes)
+            if self.base.report:
+                optimize(g)
+            exe = self.compiled[sizes] = Executable(g, self.base.bk)
+        self.runs += 1
+        return self.base.run(flat, exe)
 
 
 def _rebuild(obj: Any, outs: list, bk: Any) -> Any:
@@ -301,6 +345,10 @@ class StaticFunction:
                     return self.fn(*args, **kwargs)
                 if entry.guards_hold(flat):
                     return entry.run(flat)
+        poly = self._polymorphic(entries, flat) if entries else None
+        if poly is not None:
+            entries.insert(0, poly)
+            return poly.run(flat)
         if self.traces >= MAX_TRACES:
             if self.traces == MAX_TRACES:
                 self.traces += 1
@@ -311,6 +359,42 @@ class StaticFunction:
                     JitWarning, stacklevel=2)
             return self.fn(*args, **kwargs)
         return self._trace(key, args, kwargs, flat)
+
+    def _polymorphic(self, entries: list, flat: list) -> PolyProgram | None:
+        """Merge the traces of a signature with dynamic dims into one program, if possible."""
+        from .symbolic import NotPolymorphic, merge
+
+        dims = [(i, d) for i, s in enumerate(self.input_spec[:len(flat)])
+                for d, n in enumerate(s.shape) if n is None]
+        progs = [e for e in entries if isinstance(e, Program)]
+        if not dims or len(progs) < 3 or any(isinstance(e, PolyProgram) for e in entries):
+            return None
+        # dims that had the same size in every trace (batch of x and of y) share one symbol
+        groups: list[list] = []
+        for dim in dims:
+            col = [p.shapes[dim[0]][dim[1]] for p in progs]
+            for grp in groups:
+                if [p.shapes[grp[0][0]][grp[0][1]] for p in progs] == col:
+                    grp.append(dim)
+                    break
+            else:
+                groups.append([dim])
+        if len(progs) < len(groups) + 2:
+            return None
+        sizes = [tuple(p.shapes[g[0][0]][g[0][1]] for g in groups) for p in progs]
+        if len(set(sizes)) < len(sizes):
+            return None
+        try:
+            graph = merge([p.raw_graph for p in progs], sizes)
+        except NotPolymorphic as err:
+            if not getattr(self, "_poly_warned", False):
+                self._poly_warned = True
+                warnings.warn(f"{self._name()}: the None dimensions of input_spec cannot be "
+                              f"dynamic ({err}); each size is traced", JitWarning,
+                              stacklevel=3)
+            return None
+        poly = PolyProgram(progs[-1], graph, groups)
+        return poly if poly.guards_hold(flat) else None
 
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", repr(self.fn))

@@ -32,7 +32,7 @@ import numpy as np
 from .. import creation as _creation
 from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
-from .ir import Graph, Node, Ref, TensorArg
+from .ir import Graph, Node, Ref, RngArg, TensorArg
 
 # the module, not fw.tensor (the function that shadows it as an attribute of the package)
 _tensor_mod = importlib.import_module("framework.tensor")
@@ -51,27 +51,6 @@ class GraphBreakError(RuntimeError):
     """``full_graph=True`` and the function does something a static graph cannot hold."""
 
 
-class RngArg:
-    """A random generator argument: ``None`` means the global one (``fw.manual_seed``)."""
-
-    __slots__ = ("generator",)
-
-    def __init__(self, generator: Any = None) -> None:
-        self.generator = generator
-
-    def resolve(self) -> np.random.Generator:
-        return self.generator if self.generator is not None else _creation.default_generator()
-
-    def __repr__(self) -> str:
-        return "<global rng>" if self.generator is None else "<private rng>"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, RngArg) and other.generator is self.generator
-
-    def __hash__(self) -> int:
-        return hash(("rng", id(self.generator)))
-
-
 class HostValue:
     """A Python object passed to a host call (kept by reference, never serialized)."""
 
@@ -82,6 +61,12 @@ class HostValue:
 
     def __repr__(self) -> str:
         return f"<{type(self.obj).__name__}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HostValue) and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
 
 
 class _Unsupported(Exception):
@@ -518,6 +503,13 @@ class _BoundStep:
 
     def __repr__(self) -> str:
         return f"{type(self.opt).__name__}.step"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _BoundStep) and (other.step, other.opt) == (self.step,
+                                                                              self.opt)
+
+    def __hash__(self) -> int:
+        return hash((id(self.step), id(self.opt)))
 
 
 _MISSING = object()

@@ -1,0 +1,160 @@
+"""Dynamic sizes: one graph for every batch size, found by tracing at several sizes.
+
+A graph traced at one size holds that size in its attributes (``reshape(x, (64, 10))``) and
+shapes. Tracing again at other sizes and comparing the graphs node by node shows which
+integers move with a dynamic dimension; each is written as ``const + sum(coeff_k * S_k)`` (a
+:class:`Sym`) over the dynamic sizes ``S_k``. The fit uses some traces and is checked
+against another; anything else that differs (an op, a float, a constant array) means the
+program is not polymorphic and :func:`merge` says why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .ir import Graph, Ref, Sym
+
+
+class NotPolymorphic(ValueError):
+    """The traces at different sizes differ by more than linear sizes."""
+
+
+def _fit(values: list, sizes: list[tuple], mode: str = "int") -> Sym:
+    """Integers ``const, coeffs`` with ``values[i] == const + coeffs . sizes[i]`` for every
+    trace (least squares, rounded, then checked exactly: one more trace than unknowns makes
+    the check meaningful)."""
+    a = np.array([(1, *s) for s in sizes], dtype=np.float64)
+    b = np.array(values, dtype=np.float64)
+    if len(sizes) < a.shape[1] + 1 or np.linalg.matrix_rank(a) < a.shape[1]:
+        raise NotPolymorphic("not enough traces at different sizes to fit the sizes")
+    sol = np.rint(np.linalg.lstsq(a, b, rcond=None)[0]).astype(np.int64)
+    sym = Sym(int(sol[0]), tuple(int(c) for c in sol[1:]), mode)
+    return sym
+
+
+def _fit_exact(items: list, sizes: list[tuple], mode: str) -> Sym:
+    ints = items if mode == "int" else (
+        [round(v) for v in items] if mode == "float" else
+        [round(1.0 / v) if v else 0 for v in items])
+    sym = _fit(ints, sizes, mode)
+    for v, s in zip(items, sizes, strict=True):
+        if sym.value(s) != v:
+            raise NotPolymorphic(f"a size is not linear in the dynamic dimensions ({items})")
+    return sym
+
+
+def _merge_leaf(items: list, sizes: list, where: str) -> Any:
+    first = items[0]
+    if all(type(i) is type(first) for i in items):
+        if isinstance(first, Ref):
+            if any(i.id != first.id for i in items):
+                raise NotPolymorphic(f"{where}: different values")
+            return first
+        if isinstance(first, (tuple, list)):
+            if any(len(i) != len(first) for i in items):
+                raise NotPolymorphic(f"{where}: different lengths")
+            merged = [_merge_leaf([i[n] for i in items], sizes, where)
+                      for n in range(len(first))]
+            return type(first)(merged) if isinstance(first, list) else tuple(merged)
+        if isinstance(first, dict):
+            if any(set(i) != set(first) for i in items):
+                raise NotPolymorphic(f"{where}: different keywords")
+            return {k: _merge_leaf([i[k] for i in items], sizes, where) for k in first}
+        if isinstance(first, (int, np.integer)) and not isinstance(first, (bool, np.bool_)):
+            if all(i == first for i in items):
+                return first
+            return _fit_exact([int(i) for i in items], sizes, "int")
+        if isinstance(first, float):
+            if all(i == first or (i != i and first != first) for i in items):
+                return first
+            for mode in ("float", "inv"):
+                try:
+                    return _fit_exact(items, sizes, mode)
+                except (NotPolymorphic, ValueError, OverflowError, ZeroDivisionError):
+                    pass
+            raise NotPolymorphic(f"{where}: a float attribute changes with the size "
+                                 f"({items[0]!r} vs {items[1]!r})")
+    try:
+        same = all(i == first for i in items)
+    except Exception:  # noqa: BLE001 - incomparable objects are different
+        same = False
+    if not same:
+        raise NotPolymorphic(f"{where}: attributes differ ({items[0]!r} vs {items[1]!r})")
+    return first
+
+
+def merge(graphs: list[Graph], sizes: list[tuple]) -> Graph:
+    """One symbolic graph from traces of the same program at ``sizes`` (see module docs)."""
+    g0 = graphs[0]
+    for g in graphs[1:]:
+        if len(g.nodes) != len(g0.nodes) or set(g.values) != set(g0.values):
+            raise NotPolymorphic("the traces at different sizes have different ops")
+        if g.inputs != g0.inputs or g.outputs != g0.outputs or g.state != g0.state:
+            raise NotPolymorphic("the traces at different sizes have different signatures")
+    out = g0.copy()
+    for vid, v in out.values.items():
+        shapes = [g.values[vid].shape for g in graphs]
+        if any(len(s) != len(v.shape) for s in shapes):
+            raise NotPolymorphic(f"value %{vid} changes rank with the size")
+        v.shape = tuple(_merge_leaf([s[d] for s in shapes], sizes, f"%{vid}")
+                        for d in range(len(v.shape)))
+        for g in graphs:
+            if g.values[vid].dtype != v.dtype:
+                raise NotPolymorphic(f"value %{vid} changes dtype with the size")
+    for vid, arr in g0.consts.items():
+        for g in graphs[1:]:
+            other = g.consts.get(vid)
+            if other is None or other.shape != arr.shape or not np.array_equal(other, arr,
+                                                                                 equal_nan=True):
+                raise NotPolymorphic(f"constant %{vid} depends on the size")
+    for i, n in enumerate(out.nodes):
+        nodes = [g.nodes[i] for g in graphs]
+        where = f"node {i} ({n.op})"
+        if any(m.op != n.op or m.outputs != n.outputs or m.mutates != n.mutates
+               for m in nodes):
+            raise NotPolymorphic(f"{where}: the traces differ")
+        if n.op == "host_call":
+            for m in nodes[1:]:
+                same_binds = [(id(t), v) for t, v in m.extra["binds"]] == [
+                    (id(t), v) for t, v in n.extra["binds"]]
+                if m.extra["fn"] != n.extra["fn"] or not same_binds:
+                    raise NotPolymorphic(f"{where}: the host calls differ")
+        n.args = _merge_leaf([m.args for m in nodes], sizes, where)
+        n.kwargs = _merge_leaf([m.kwargs for m in nodes], sizes, where)
+    return out
+
+
+def _concrete(obj: Any, sizes: tuple) -> Any:
+    if isinstance(obj, Sym):
+        return obj.value(sizes)
+    if isinstance(obj, tuple):
+        return tuple(_concrete(o, sizes) for o in obj)
+    if isinstance(obj, list):
+        return [_concrete(o, sizes) for o in obj]
+    if isinstance(obj, dict):
+        return {k: _concrete(v, sizes) for k, v in obj.items()}
+    return obj
+
+
+def is_symbolic(graph: Graph) -> bool:
+    return any(isinstance(d, Sym) for v in graph.values.values() for d in v.shape)
+
+
+def instantiate(graph: Graph, sizes: tuple) -> Graph:
+    """A concrete copy of a symbolic graph for the dynamic sizes ``sizes``."""
+    g = graph.copy()
+    for v in g.values.values():
+        v.shape = tuple(_concrete(d, sizes) for d in v.shape)
+        if any(d < 0 for d in v.shape):
+            raise ValueError(f"sizes {sizes} give value %{v.id} a negative dimension")
+    for n in g.nodes:
+        n.args = _concrete(n.args, sizes)
+        n.kwargs = _concrete(n.kwargs, sizes)
+    return g
+
+
+def sizes_of(spec_dims: list[tuple[int, int]], shapes: list[tuple]) -> tuple:
+    """The dynamic sizes from input shapes: ``spec_dims`` lists (input index, dimension)."""
+    return tuple(shapes[i][d] for i, d in spec_dims)

@@ -1,0 +1,154 @@
+"""fw.jit.save / fw.jit.load and dynamic sizes (InputSpec with None)."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import numpy as np
+import pytest
+
+import framework as fw
+import framework.nn.functional as F
+from framework import nn
+from framework.jit import GraphFormatError
+
+
+def _cnn():
+    fw.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+
+
+def test_save_and_load_run_without_the_model_code(tmp_path):
+    model = _cnn().eval()
+    path = str(tmp_path / "cnn")
+    fw.jit.save(model, path, [fw.jit.InputSpec([None, 1, 8, 8])])
+    assert sorted(os.listdir(path)) == ["graph.json", "weights.safetensors"]
+    loaded = fw.jit.load(path)
+    for batch in (1, 2, 7):
+        x = fw.randn(batch, 1, 8, 8)
+        with fw.no_grad():
+            want = model(x).numpy()
+        np.testing.assert_allclose(loaded(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    doc = json.load(open(os.path.join(path, "graph.json"), encoding="utf-8"))
+    assert doc["schema"] == "skiff.jit.graph" and doc["version"] == 1
+    assert any(v.get("name") == "0.weight" for v in doc["values"])  # parameter names kept
+    assert any(n.get("scope") == "0" for n in doc["nodes"])  # layer names kept
+
+
+def test_saving_does_not_change_the_model(tmp_path):
+    model = _cnn()  # training mode: BatchNorm would update its statistics
+    before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    fw.jit.save(model, str(tmp_path / "m"), [fw.jit.InputSpec([2, 1, 8, 8])])
+    for k, v in model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), before[k], err_msg=k)
+
+
+def test_loaded_program_checks_its_inputs(tmp_path):
+    path = str(tmp_path / "lin")
+    fw.jit.save(nn.Linear(4, 2), path, [fw.jit.InputSpec([None, 4])])
+    loaded = fw.jit.load(path)
+    with pytest.raises(ValueError, match="expects"):
+        loaded(fw.ones(3, 5))
+    with pytest.raises(ValueError, match="expects"):
+        loaded(fw.ones(3, 4, dtype=fw.float64))
+    with pytest.raises(TypeError, match="takes 1 tensors"):
+        loaded(fw.ones(3, 4), fw.ones(3, 4))
+
+
+def _saved(tmp_path):
+    path = str(tmp_path / "mlp")
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    fw.jit.save(model, path, [fw.jit.InputSpec([None, 4])])
+    return path
+
+
+def _edit(path, change):
+    gpath = os.path.join(path, "graph.json")
+    doc = json.load(open(gpath, encoding="utf-8"))
+    change(doc)
+    with open(gpath, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["nodes"][0].__setitem__("op", "system"), "not a known primitive"),
+    (lambda d: d["nodes"][0].__setitem__("op", "__import__"), "not a known primitive"),
+    (lambda d: d.__setitem__("version", 99), "unsupported graph schema version"),
+    (lambda d: d.__setitem__("schema", "other"), "not a Skiff graph"),
+    (lambda d: d["nodes"][0]["args"].__setitem__(0, {"$ref": 999}), "before it is defined"),
+    (lambda d: d["nodes"][0]["args"].__setitem__(0, {"$eval": "1+1"}), "unrecognized"),
+    (lambda d: d["values"][0].__setitem__("dtype", "object"), "unsupported dtype"),
+    (lambda d: d.pop("nodes"), "malformed"),
+])
+def test_tampered_graphs_are_refused(tmp_path, change, message):
+    path = _saved(tmp_path)
+    _edit(path, change)
+    with pytest.raises(GraphFormatError, match=message):
+        fw.jit.load(path)
+
+
+def test_tampered_or_truncated_weights_are_refused(tmp_path):
+    path = _saved(tmp_path)
+    wpath = os.path.join(path, "weights.safetensors")
+    data = open(wpath, "rb").read()
+    with open(wpath, "wb") as fh:
+        fh.write(data[: len(data) // 2])
+    with pytest.raises(GraphFormatError, match="safetensors"):
+        fw.jit.load(path)
+    path2 = _saved(tmp_path / "b")
+    _edit(path2, lambda d: d["values"][1].__setitem__("shape", [8, 5]))
+    with pytest.raises(GraphFormatError, match="expects"):
+        fw.jit.load(path2)
+    with pytest.raises(GraphFormatError, match="not valid JSON"):
+        open(os.path.join(path2, "graph.json"), "w").write("{")
+        fw.jit.load(path2)
+
+
+def test_programs_with_python_callbacks_cannot_be_saved(tmp_path):
+    @fw.jit.ignore
+    def log(t):
+        return None
+
+    def fn(x):
+        log(x)
+        return x * 2.0
+
+    with pytest.raises(ValueError, match="calls Python on every run"):
+        fw.jit.save(fn, str(tmp_path / "f"), [fw.jit.InputSpec([2])])
+    assert not os.path.exists(tmp_path / "f")
+
+
+def test_dynamic_batch_training_step_stops_retracing():
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    ref = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    ref.load_state_dict(model.state_dict())
+    opt = fw.optim.SGD(model.parameters(), lr=0.1)
+    ropt = fw.optim.SGD(ref.parameters(), lr=0.1)
+    spec = [fw.jit.InputSpec([None, 8]), fw.jit.InputSpec([None], "int64")]
+
+    @fw.jit.to_static(input_spec=spec)
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fw.jit.JitWarning)
+        for b in (4, 5, 6, 9, 13, 4, 21):
+            x = fw.tensor(rng.standard_normal((b, 8)), dtype=fw.float32)
+            y = fw.tensor(rng.integers(0, 4, b))
+            got = step(x, y).item()
+            want = F.cross_entropy(ref(x), y)
+            want.backward()
+            ropt.step()
+            ropt.zero_grad()
+            assert got == pytest.approx(want.item(), rel=1e-5)
+    assert step.traces == 3  # three sizes traced, every later size reuses the same program
