@@ -333,7 +333,7 @@ def test_endless_output_is_capped_until_a_limit_stops_it(job):
     result = run_python(
         "import sys\nwhile True: sys.stdout.write('x' * 4096)",
         job,
-        limits=Limits(output_bytes=1000, cpu_seconds=1, wall_seconds=5),
+        limits=Limits(output_bytes=1000, cpu_seconds=1, wall_seconds=8),
     )
     assert result.stdout == b"x" * 1000 and result.stdout_truncated
     assert result.killed_by in ("cpu", "wall_clock")
