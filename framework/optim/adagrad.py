@@ -75,8 +75,7 @@ class Adagrad(Optimizer):
                 s = st["sum"].data
                 tmp = bk.multiply(g, g, out=bk.empty(w.shape, w.dtype))
                 bk.add(s, tmp, out=s)
-                bk.sqrt(s, out=tmp)
-                bk.add(tmp, eps, out=tmp)
+                bk.add(bk.sqrt(s), eps, out=tmp)
                 bk.divide(g, tmp, out=tmp)
                 bk.multiply(tmp, -clr, out=tmp)
                 bk.add(w, tmp, out=w)

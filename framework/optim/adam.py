@@ -79,12 +79,11 @@ class Adam(Optimizer):
                 bk.add(v, d, out=v)
                 if amsgrad:
                     vmax = st["max_exp_avg_sq"].data
-                    bk.maximum(vmax, v, out=vmax)
+                    bk.setitem(vmax, Ellipsis, bk.maximum(vmax, v))
                     v = vmax
                 step_size = lr / (1 - beta1 ** t)
                 bc2_sqrt = math.sqrt(1 - beta2 ** t)
-                bk.sqrt(v, out=d)
-                bk.divide(d, bc2_sqrt, out=d)
+                bk.divide(bk.sqrt(v), bc2_sqrt, out=d)
                 bk.add(d, eps, out=d)
                 bk.divide(m, d, out=d)
                 bk.multiply(d, -step_size, out=d)

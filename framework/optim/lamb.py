@@ -64,8 +64,7 @@ class Lamb(Optimizer):
                 bk.multiply(u, 1 - beta2, out=u)
                 bk.add(v, u, out=v)
                 bk.divide(v, 1 - beta2 ** t, out=u)
-                bk.sqrt(u, out=u)
-                bk.add(u, eps, out=u)
+                bk.add(bk.sqrt(u), eps, out=u)
                 bk.divide(bk.divide(m, 1 - beta1 ** t), u, out=u)
                 if wd != 0:
                     bk.add(u, bk.multiply(w, wd), out=u)

@@ -1,7 +1,8 @@
 """The optimizer base class: parameter groups, per-parameter state, and state dicts.
 
-Updates run under ``fw.no_grad()`` on the parameters' backend arrays, in place (``out=``),
-so a step costs a handful of backend calls per parameter and records nothing.
+Updates run under ``fw.no_grad()`` on the parameters' backend arrays, in place (the
+arithmetic primitives' ``out=``), so a step costs a handful of backend calls per parameter
+and records nothing.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ class Optimizer:
                 else:
                     if g._node is not None:
                         g = p.grad = g.detach()
-                    g._bk.multiply(g.data, 0, out=g.data)
+                    g._bk.setitem(g.data, Ellipsis, 0)
+                    g._bump_version()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update the parameters once from their ``.grad``; returns ``closure()``'s loss."""

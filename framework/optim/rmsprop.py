@@ -73,10 +73,9 @@ class RMSprop(Optimizer):
                     bk.add(ga, tmp, out=ga)
                     bk.multiply(ga, ga, out=tmp)
                     bk.subtract(s, tmp, out=tmp)
-                    bk.sqrt(tmp, out=tmp)
+                    bk.add(bk.sqrt(tmp), eps, out=tmp)
                 else:
-                    bk.sqrt(s, out=tmp)
-                bk.add(tmp, eps, out=tmp)
+                    bk.add(bk.sqrt(s), eps, out=tmp)
                 bk.divide(g, tmp, out=tmp)
                 if momentum > 0:
                     buf = st["momentum_buffer"].data

@@ -86,6 +86,9 @@ def test_zero_grad_to_none_and_to_zeros():
     (w * 3).sum().backward()
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
+    w.grad = fw.tensor([float("nan"), float("inf")], dtype=fw.float64)
+    opt.zero_grad(set_to_none=False)
+    np.testing.assert_array_equal(w.grad.numpy(), [0.0, 0.0])
     opt.zero_grad()
     assert w.grad is None
 
