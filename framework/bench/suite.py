@@ -250,7 +250,7 @@ def bench_inference(model: str, batch: int, protocol: Protocol | None, rec: Reco
     from .models import fixed_input
 
     net, _ = _fresh_model(model)
-    net.eval() if hasattr(net, "eval") else None
+    net.eval()
     evidence_x = fixed_input(model, 4, SEEDS["data"])
     x = fixed_input(model, batch, SEEDS["data"] + batch)
     with fw.no_grad():
