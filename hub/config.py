@@ -104,6 +104,8 @@ def load_config(overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         "RATELIMIT_TOKENS": os.environ.get("RATELIMIT_TOKENS", "10 per minute;60 per hour"),
         "RATELIMIT_UPLOADS": os.environ.get("RATELIMIT_UPLOADS", "20 per minute;200 per hour"),
         "WTF_CSRF_TIME_LIMIT": None,
+        # werkzeug's scrypt defaults (n=2**15, r=8, p=1); tests use cheaper parameters.
+        "PASSWORD_HASH_METHOD": "scrypt",
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": dict(LANGUAGES),

@@ -195,11 +195,23 @@ def query(q: str, *, kinds: Iterable[str] | None = None, limit: int = 20, offset
     hits = session.scalars(
         select(SearchDocument)
         .where(where)
-        .order_by(func.ts_rank(vector, tsquery).desc(), SearchDocument.id)
+        .order_by(func.ts_rank(_pg_weighted_vector(), tsquery).desc(), SearchDocument.id)
         .limit(limit)
         .offset(offset)
     ).all()
     return SearchResults(q, list(hits), total or 0)
+
+
+def _pg_weighted_vector():
+    """Title words weigh most, then tags, then the description (ranking only; the GIN index
+    serves the unweighted match)."""
+
+    def part(col, weight: str):
+        return func.setweight(func.to_tsvector(text("'simple'"), func.coalesce(col, "")),
+                              text(f"'{weight}'"))
+
+    return (part(SearchDocument.title, "A").op("||")(part(SearchDocument.tags, "B"))
+            .op("||")(part(SearchDocument.description, "C")))
 
 
 @bp.get("/search")

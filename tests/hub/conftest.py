@@ -32,6 +32,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from hub import create_app
 from hub import db as hub_db
@@ -94,15 +95,19 @@ def database_template(tmp_path_factory):
     yield path
 
 
+_pg_engines: dict = {}
+
+
 def fresh_database_url(template, directory: Path) -> str:
     """A URL of an empty, migrated database made from ``template`` for one test."""
     if PG_URL:
+        # DELETE, children first, is far quicker than TRUNCATE on a handful of small tables.
         hub_db.load_models()
-        engine = create_engine(template)
-        tables = ", ".join(f'"{t.name}"' for t in hub_db.Base.metadata.sorted_tables)
+        engine = _pg_engines.get(template) or _pg_engines.setdefault(
+            template, create_engine(template, poolclass=NullPool))
         with engine.begin() as conn:
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+            for table in reversed(hub_db.Base.metadata.sorted_tables):
+                conn.execute(table.delete())
         return template
     target = directory / "skiff.db"
     shutil.copyfile(template, target)
@@ -129,6 +134,8 @@ def app(database_template, tmp_path, app_config):
         "QUEUE_URL": f"sqlite:///{instance / 'jobs.db'}",
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        # Still scrypt, with a small work factor: hashing dominates account tests otherwise.
+        "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
     config.update(app_config)
     application = create_app(config)

@@ -87,7 +87,7 @@ def test_search_page_shows_escaped_results_and_pages(app, client):
     assert page2.count('href="/models/') == 5
 
 
-@settings(max_examples=60, deadline=None,
+@settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(q=st.text(max_size=40))
 def test_any_query_text_is_safe(indexed, q):
