@@ -42,6 +42,12 @@ def _operand(x: Tensor, other: Any, op: str, check_dtype: bool = True) -> Any:
     """``other`` as a backend array that can be combined into ``x`` in place."""
     bk = x._bk
     if isinstance(other, Tensor):
+        if grad_mode.enabled and other.requires_grad:
+            raise RuntimeError(
+                f"{op}: the operand requires grad, but in-place ops are not recorded and its "
+                "gradient would be lost; use the out-of-place op (x = x + y) or pass "
+                "y.detach()"
+            )
         if other._bk is not bk:
             raise RuntimeError(
                 f"{op}: tensors are on different backends ({x._bk.name} and {other._bk.name})"
@@ -141,7 +147,7 @@ def fill_(x: Tensor, value: Any) -> Tensor:
                 "fill_ only supports a 0-dimensional value tensor, but got one of shape "
                 f"{tuple(value.shape)}"
             )
-        value = value.data
+        value = _operand(x, value, "fill_", check_dtype=False)
     return _assign(x, value, "fill_")
 
 
@@ -168,6 +174,8 @@ def masked_fill_(x: Tensor, mask: Any, value: Any) -> Tensor:
     from .indexing import masked_fill
 
     _check_inplace(x, "masked_fill_")
+    if isinstance(value, Tensor):
+        _operand(x, value, "masked_fill_", check_dtype=False)
     v = value.detach() if isinstance(value, Tensor) else value
     return _assign(x, masked_fill(x.detach(), mask, v).data, "masked_fill_")
 
@@ -216,15 +224,21 @@ def setitem(x: Tensor, index: Any, value: Any) -> None:
 def inplace_or_new(op: Any, new: Any) -> Any:
     """``x op= y`` (``+=`` and friends): in place unless that would have to be recorded.
 
-    On a tensor that is part of a graph (grad mode on) the result is computed out of place
-    and rebinds the name, which is what the chain of ops means; on a leaf that requires
-    grad it is the same error as ``add_``; everywhere else (plain tensors, parameter
-    updates under ``fw.no_grad()``) the tensor is modified in place.
+    When the result must be part of a graph (grad mode on, and the tensor is part of a graph
+    or the operand requires grad, as in ``total += loss``) it is computed out of place and
+    rebinds the name; on a leaf that requires grad it is the same error as ``add_``;
+    everywhere else (plain tensors, parameter updates under ``fw.no_grad()``) the tensor is
+    modified in place.
     """
 
     def iop(self: Tensor, other: Any) -> Tensor:
-        if grad_mode.enabled and self.requires_grad and self._node is not None:
-            return new(self, other)
+        if grad_mode.enabled:
+            if self.requires_grad:
+                if self._node is not None:
+                    return new(self, other)
+            elif isinstance(other, Tensor) and other.requires_grad:
+                # e.g. ``total += loss``: the result joins the graph
+                return new(self, other)
         return op(self, other)
 
     return iop

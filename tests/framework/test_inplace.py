@@ -187,3 +187,26 @@ def test_every_rule_that_reuses_its_output_is_protected(op):
         y.mul_(2)
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         y.sum().backward()
+
+
+def test_accumulating_losses_with_plus_equals_keeps_the_graph():
+    w = fw.tensor([1.0, 2.0], requires_grad=True)
+    total = fw.zeros(())
+    for k in range(3):
+        total += (w * k).sum()
+    assert total.requires_grad
+    total.backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+
+
+def test_inplace_with_an_operand_that_requires_grad_is_an_error_in_grad_mode():
+    y = fw.ones(2, requires_grad=True)
+    x = fw.zeros(2)
+    for call in (lambda: x.add_(y), lambda: x.mul_(y), lambda: x.copy_(y),
+                 lambda: x.fill_(y.sum()), lambda: x.masked_fill_(x == 0, y.sum())):
+        with pytest.raises(RuntimeError, match="gradient would be lost"):
+            call()
+    assert x.tolist() == [0.0, 0.0] and x._version == 0
+    with fw.no_grad():
+        x.add_(y)
+    assert x.tolist() == [1.0, 1.0]
