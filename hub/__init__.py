@@ -15,6 +15,7 @@ import importlib.util
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,15 @@ FEATURES = (
     "leaderboards",
     "api",
 )
+
+
+class _DatabaseId(IntegerConverter):
+    """``<int:…>`` in URLs: ids beyond a database integer are simply not found (404), instead
+    of overflowing the database driver."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def _feature_module(name: str):
@@ -51,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     settings = load_config(config)
     app = Flask(__name__, instance_path=settings["INSTANCE_PATH"])
+    app.url_map.converters["int"] = _DatabaseId
     app.config.update(settings)
     app.config["SKIFF_VERSION"] = __version__
 

@@ -1,6 +1,6 @@
-"""A person's first visit, in Debian's chromium: register, sign out and in, switch to Chinese,
-sign out. Each step checks what the person sees; the journey is a list of steps so that other
-features can add theirs in the right place."""
+"""A person's first visit, in Debian's chromium: register, sign out and in, create an API
+token, switch to Chinese, sign out. Each step checks what the person sees; the journey is a
+list of steps so that other features can add theirs in the right place."""
 
 from __future__ import annotations
 
@@ -57,6 +57,25 @@ def sign_in(page: Page, base: str, who: Visitor) -> None:
     expect(page.get_by_test_id("account-menu")).to_have_text(who.display_name)
 
 
+def create_token(page: Page, base: str, who: Visitor) -> None:
+    page.get_by_test_id("account-menu").click()
+    page.get_by_role("link", name="API tokens").click()
+    expect(page.get_by_text("No tokens yet.")).to_be_visible()
+    page.get_by_label("Name").fill("laptop")
+    page.get_by_label("write").check()
+    page.get_by_role("button", name="Create token").click()
+    secret = page.locator("#new-token-secret").inner_text()
+    assert secret.startswith("skf_")
+    expect(page.get_by_text("it is shown only this once")).to_be_visible()
+    # The token works against the API, and the list never shows it again.
+    me = page.request.get(base + "/api/v1/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.json()["username"] == who.username
+    page.goto(base + "/settings/tokens/")
+    expect(page.get_by_role("cell", name="laptop")).to_be_visible()
+    assert secret not in page.content()
+    page.goto(base + "/")
+
+
 def switch_to_chinese(page: Page, base: str, who: Visitor) -> None:
     page.get_by_role("button", name="简体中文").click()
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hans")
@@ -75,7 +94,7 @@ def sign_out_in_chinese(page: Page, base: str, who: Visitor) -> None:
 
 #: The journey, in order. A feature adds its step where it belongs (a signed-in step goes
 #: after ``sign_in``).
-JOURNEY = [register, sign_out, sign_in, switch_to_chinese, sign_out_in_chinese]
+JOURNEY = [register, sign_out, sign_in, create_token, switch_to_chinese, sign_out_in_chinese]
 
 
 def test_register_sign_in_switch_language_sign_out(live_server, browser_page):
