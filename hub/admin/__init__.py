@@ -14,3 +14,4 @@ def init_app(app: Flask) -> None:
 
     app.register_blueprint(views.bp)
     app.register_blueprint(views.reports_bp)
+    app.jinja_env.globals["admin_links"] = views.admin_links

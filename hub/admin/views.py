@@ -32,6 +32,12 @@ def register_admin_link(label, endpoint: str) -> None:
         ADMIN_LINKS.append((label, endpoint))
 
 
+def admin_links() -> list[tuple[str, str]]:
+    """(label, endpoint) of the features' admin pages that this app serves."""
+    return [(str(label), endpoint) for label, endpoint in ADMIN_LINKS
+            if endpoint in current_app.view_functions]
+
+
 @bp.before_request
 @admin_required
 def _only_admins():
@@ -54,9 +60,7 @@ def index():
         ),
         "events": session.scalar(select(func.count()).select_from(AuditEvent)),
     }
-    links = [(str(label), endpoint) for label, endpoint in ADMIN_LINKS
-             if endpoint in current_app.view_functions]
-    return render_template("admin/index.html", counts=counts, links=links)
+    return render_template("admin/index.html", counts=counts, links=admin_links())
 
 
 @bp.get("/users")

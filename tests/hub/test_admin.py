@@ -157,3 +157,10 @@ def test_admin_overview_counts(client, make_user, login):
     make_user()
     page = client.get("/admin/").get_data(as_text=True)
     assert "<strong>2</strong> Users" in page
+
+
+def test_feature_admin_pages_are_linked_from_the_admin_pages(client, make_user, login):
+    login(client, make_user(role="admin"))
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'href="/admin/jobs"' in page  # background jobs, registered by hub.infra
+    assert 'href="/admin/jobs"' in client.get("/admin/").get_data(as_text=True)
