@@ -183,7 +183,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False, strict: bo
         n = o.numel()
         for k in range(n):
             onehot = o._bk.zeros(n, o.dtype)
-            onehot[k] = 1
+            o._bk.setitem(onehot, k, 1)
             g_out = tensor._wrap(o._bk.reshape(onehot, o.shape), o._bk)
             gs = _grads((o,), xs, (g_out,), create_graph, strict, "jacobian",
                         what=f"input (for output {i}) ")
