@@ -28,7 +28,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -77,6 +77,7 @@ def schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+@cache
 def _validator(definition: str):
     try:
         import jsonschema
@@ -91,9 +92,10 @@ def _validator(definition: str):
 
 def validate_document(doc: Any, definition: str, where: str) -> None:
     """Validate one parsed document against ``$defs/<definition>``; raise BundleError."""
-    import jsonschema
+    validator = _validator(definition)  # imports jsonschema lazily, with a clear error
+    from jsonschema.exceptions import best_match
 
-    err = jsonschema.exceptions.best_match(_validator(definition).iter_errors(doc))
+    err = best_match(validator.iter_errors(doc))
     if err is not None:
         loc = "/".join(str(p) for p in err.absolute_path) or "(top level)"
         raise BundleError(f"{where}: {loc}: {err.message}")
