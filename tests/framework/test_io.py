@@ -221,3 +221,41 @@ def test_truncated_real_file_is_refused_at_every_cut(tmp_path):
 def test_missing_file_says_which():
     with pytest.raises(FileNotFoundError, match="no-such.safetensors"):
         fw.load("/nonexistent/no-such.safetensors")
+
+
+def _schedulers(o):
+    S = optim.lr_scheduler
+    return {
+        "step": S.StepLR(o, 3),
+        "multistep": S.MultiStepLR(o, [2, 4]),
+        "cosine": S.CosineAnnealingLR(o, T_max=7),
+        "onecycle": S.OneCycleLR(o, max_lr=0.5, total_steps=20),
+        "lambda": S.LambdaLR(o, lambda e: 0.9 ** e),
+        "sequential": S.SequentialLR(o, [S.LinearLR(o, total_iters=2),
+                                         S.ExponentialLR(o, 0.9)], [2]),
+    }
+
+
+@pytest.mark.parametrize("name", ["step", "multistep", "cosine", "onecycle", "lambda",
+                                  "sequential"])
+def test_every_schedule_state_survives_save_and_load(tmp_path, name):
+    def fresh():
+        o = optim.SGD([fw.zeros(1, requires_grad=True)], lr=1.0, momentum=0.9)
+        return o, _schedulers(o)[name]
+
+    o1, s1 = fresh()
+    for _ in range(5):
+        o1.step()
+        s1.step()
+    fw.save({"sched": s1.state_dict(), "optim": o1.state_dict()}, tmp_path / "s.st")
+    ck = fw.load(tmp_path / "s.st")
+    o2, s2 = fresh()
+    s2.load_state_dict(ck["sched"])
+    o2.load_state_dict(ck["optim"])
+    for _ in range(4):
+        o1.step()
+        s1.step()
+        o2.step()
+        s2.step()
+        assert o2.param_groups[0]["lr"] == o1.param_groups[0]["lr"]
+        assert o2.param_groups[0]["momentum"] == o1.param_groups[0]["momentum"]
