@@ -48,11 +48,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             gx = matmul(g, w) if rx else None
             gw = gb = None
             if rw or rb:
-                g2 = g.reshape(-1, out_f)
+                g2 = g if g.ndim == 2 else g.reshape(-1, out_f)
                 if rw:
-                    gw = matmul(g2.mT, x.reshape(-1, in_f))
+                    gw = matmul(g2.mT, x if x.ndim == 2 else x.reshape(-1, in_f))
                 if rb:
-                    gb = g2.sum(0).reshape(bshape)
+                    gb = g2.sum(0)
+                    if gb.shape != bshape:
+                        gb = gb.reshape(bshape)
             return gx, gw, gb
 
         record(out, "Linear", (x, w, b), grad, (x, w))
@@ -174,12 +176,16 @@ def _conv_dw(bk: Any, x: Any, g: Any, wshape: tuple, geo: tuple, cols: Any = Non
     return bk.reshape(dw, wshape)
 
 
-def _conv2d(x: Tensor, w: Tensor, geo: tuple) -> Tensor:
+def _conv2d(x: Tensor, w: Tensor, geo: tuple, b: Tensor | None = None) -> Tensor:
     bk = x._bk
     y, cols = _conv_fwd(bk, x.data, w.data, geo)
+    if b is not None:
+        # the bias is added in place into the fresh product: one pass fewer than an add op
+        y = bk.add(y, bk.reshape(b.data, (1, -1, 1, 1)), out=y)
     out = wrap(y, bk)
-    if recording(x, w):
+    if recording(x, w) or b is not None and recording(b):
         rx, rw = x.requires_grad, w.requires_grad
+        rb = b is not None and b.requires_grad
 
         def grad(g: Tensor) -> tuple:
             gx = _conv2d_input(g, w, x.shape, geo) if rx else None
@@ -188,9 +194,10 @@ def _conv2d(x: Tensor, w: Tensor, geo: tuple) -> Tensor:
                 # the forward's patches are reused unless the gradient must be recorded
                 gw = _conv2d_weight(x, g, w.shape, geo,
                                     None if grad_mode.enabled else cols)
-            return gx, gw
+            gb = g.sum((0, 2, 3)) if rb else None
+            return gx, gw, gb
 
-        record(out, "Conv2d", (x, w), grad, (x, w))
+        record(out, "Conv2d", (x, w, b), grad, (x, w))
     return out
 
 
@@ -288,9 +295,13 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: An
             f"conv2d: kernel {kh}x{kw} (dilation {dilation}) is larger than the padded input "
             f"{x.shape[2] + pad[0] + pad[1]}x{x.shape[3] + pad[2] + pad[3]}"
         )
-    out = _conv2d(x, w, (stride, pad, dilation, groups))
+    b = None
     if bias is not None:
-        out = out + bias.reshape(1, -1, 1, 1)
+        if tuple(bias.shape) != (w.shape[0],):
+            raise RuntimeError(f"conv2d: bias of shape {tuple(bias.shape)} does not match the "
+                               f"{w.shape[0]} output channels")
+        b = bias if bias.dtype == x.dtype else cast(bias, x.dtype)
+    out = _conv2d(x, w, (stride, pad, dilation, groups), b)
     return out.reshape(out.shape[1:]) if unbatched else out
 
 
@@ -480,16 +491,22 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
         xd = bk.pad(xd, ((0, 0), (0, 0), (pad[0], pad[0] + eh), (pad[1], pad[1] + ew)),
                     constant_values=fill)
     kk = kh * kw
-    if st == (kh, kw) and dil == (1, 1):
-        # non-overlapping windows (the common 2x2/2 case): a reshape, no im2col copy
-        win = bk.reshape(bk.getitem(xd, (slice(None), slice(None), slice(0, oh * kh),
-                                         slice(0, ow * kw))), (n, c, oh, kh, ow, kw))
-        win = bk.reshape(bk.transpose(win, (0, 1, 3, 5, 2, 4)), (n, c, kk, oh * ow))
-    else:
-        win = bk.reshape(bk.im2col(xd, kh, kw, st, (0, 0), dil), (n, c, kk, oh * ow))
-    idx = bk.argmax(win, axis=2)
-    vals = bk.take_along_axis(win, bk.reshape(idx, (n, c, 1, oh * ow)), axis=2)
-    out = wrap(bk.reshape(vals, (n, c, oh, ow)), bk)
+    # scan the kernel offsets over strided views of the input (no window copy): the first
+    # maximum wins, as in PyTorch
+    vals = idx = None
+    for k in range(kk):
+        i, j = divmod(k, kw)
+        view = bk.getitem(xd, (slice(None), slice(None),
+                               slice(i * dil[0], i * dil[0] + (oh - 1) * st[0] + 1, st[0]),
+                               slice(j * dil[1], j * dil[1] + (ow - 1) * st[1] + 1, st[1])))
+        if vals is None:
+            vals = bk.copy(view)
+            idx = bk.zeros((n, c, oh, ow), "int64")
+            continue
+        better = bk.greater(view, vals)
+        vals = bk.where(better, view, vals)
+        idx = bk.where(better, k, idx)
+    out = wrap(vals, bk)
     if recording(x):
         full = (n, c, h + 2 * pad[0] + eh, w + 2 * pad[1] + ew)
         hit = wrap(bk.equal(bk.reshape(bk.arange(kk), (1, 1, kk, 1)),

@@ -278,11 +278,11 @@ def rms_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None,
 
 
 def _keep_mask(x: Tensor, p: float, shape: tuple) -> Tensor:
-    rng = _creation.default_generator()
-    keep = rng.random(shape) >= p
-    scale = np.asarray(1.0 / (1.0 - p), dtype=x.dtype)
+    # drawn through the backend's random primitive, so a jit-traced step draws a fresh mask
     bk = x._bk
-    return wrap(bk.from_numpy((keep * scale).astype(x.dtype, copy=False)), bk)
+    u = bk.random_uniform(_creation.default_generator(), tuple(shape), 0.0, 1.0, x.dtype)
+    keep = bk.astype(bk.greater_equal(u, bk.asarray(p, dtype=x.dtype)), x.dtype)
+    return wrap(bk.multiply(keep, bk.asarray(1.0 / (1.0 - p), dtype=x.dtype)), bk)
 
 
 def _check_p(p: float, op: str) -> None:
