@@ -18,6 +18,7 @@ from .bundle import (
     Bundle,
     BundleError,
     check_bundle_bytes,
+    check_output_dir,
     protocol_problems,
     read_bundle_bytes,
     schema,
@@ -54,6 +55,7 @@ def run(backend: str, out_dir: str, quick: bool = False, system_yaml: str | None
 
     vendor = load_vendor_yaml(system_yaml) if system_yaml else None
     bk = fw.backend.get(backend)
+    check_output_dir(out_dir)
     results, log = run_suite(backend, quick=quick, only=only, progress=progress)
     path = write_bundle(out_dir, describe(bk, vendor), results, log, archive=archive)
     return verify_bundle(path)

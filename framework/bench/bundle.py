@@ -109,6 +109,19 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def check_output_dir(out_dir: str | os.PathLike) -> None:
+    """Refuse an output path that is a file or a non-empty directory other than an earlier
+    bundle (which is replaced); called before a run so no time is wasted."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise BundleError(f"{out} exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        extra = sorted(p.name for p in out.iterdir() if p.name not in FILES)
+        if extra or not (out / "manifest.json").exists():
+            raise BundleError(f"{out} exists and is not a bundle directory; choose an empty "
+                              "or new directory")
+
+
 def write_bundle(out_dir: str | os.PathLike, system: dict[str, Any], results: dict[str, Any],
                  log: list[dict[str, Any]], archive: bool = False) -> Path:
     """Write a bundle directory (validated before anything is written); optionally also
@@ -134,10 +147,7 @@ def write_bundle(out_dir: str | os.PathLike, system: dict[str, Any], results: di
     }
     raw["manifest.json"] = _dumps(manifest)
     check_bundle_bytes(raw)  # the suite validates its own output
-    if out.exists() and any(out.iterdir()):
-        if not (out / "manifest.json").exists():
-            raise BundleError(f"{out} exists and is not a bundle directory; choose an empty "
-                              "or new directory")
+    check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".bundle-", dir=out.parent))
     try:

@@ -205,6 +205,15 @@ def test_cli_run_verify_and_errors(tmp_path, capsys):
     assert not (tmp_path / "x").exists()  # nothing half-written
     assert bench_main(["run", "--backend", "warp-drive", "--out", str(tmp_path / "y")]) == 1
     assert "unknown backend" in capsys.readouterr().err
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "thesis.tex").write_text("precious")
+    assert bench_main(["run", "--out", str(busy), "--quick", "--only", "gemm-128"]) == 1
+    assert "not a bundle directory" in capsys.readouterr().err
+    assert (busy / "thesis.tex").read_text() == "precious"
+    # an earlier bundle is replaced
+    assert bench_main(["run", "--out", str(out), "--quick", "--only", "train-mlp"]) == 0
+    assert [b["id"] for b in verify_bundle(out).results["benchmarks"]] == ["train-mlp"]
 
 
 def test_reference_evidence_without_timing_matches_a_bundle(numpy_bundle):
