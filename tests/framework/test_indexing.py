@@ -47,6 +47,7 @@ CASES = {
     "topk_smallest": (lambda x: x.topk(1, largest=False)[0], [(4,)]),
     "kthvalue": (lambda x: fw.kthvalue(x, 2, dim=0).values, [(3, 2)]),
     "sort_0d": (lambda x: fw.sort(x).values, [()]),
+    "msort": (lambda x: fw.msort(x), [(3, 2)]),
     "index_add": (lambda x, s: fw.index_add(x, 1, fw.tensor([2, 0, 2]), s, alpha=1.5),
                   [(2, 4), (2, 3)]),
     "index_fill": (lambda x: x.index_fill(0, fw.tensor([1, 1]), -2.0), [(3, 2)]),

@@ -51,6 +51,11 @@ CASES = {
     "triu": (lambda x: x.triu(1), [(3, 4)]),
     "narrow_select": (lambda x: x.narrow(1, 1, 2).select(0, -1), [(2, 4)]),
     "meshgrid": (lambda x, y: fw.stack(fw.meshgrid(x, y, indexing="xy")), [(3,), (2,)]),
+    "hstack_vstack": (lambda x, y: fw.vstack([fw.hstack([x, y]), fw.hstack([y, x])]),
+                      [(2,), (3,)]),
+    "t_mT": (lambda x: x.t() @ x.mT.mT, [(2, 3)]),
+    "fliplr_flipud": (lambda x: fw.fliplr(x) * fw.flipud(x), [(2, 3)]),
+    "clone_contiguous": (lambda x: x.T.contiguous().clone().reshape(-1), [(2, 3)]),
 }
 
 
