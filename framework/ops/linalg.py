@@ -275,8 +275,7 @@ def _einsum(inputs: list[str], output: str, ops: list) -> Tensor:
     bk = ops[0]._bk if ops else None
     if bk is None:
         raise ValueError("einsum: at least one operand is needed")
-    eq = ",".join(inputs) + "->" + output
-    out = wrap(bk.einsum(eq, *[o.data for o in ops], optimize=len(ops) > 2), bk)
+    out = wrap(_contract(bk, inputs, output, [o.data for o in ops]), bk)
     if recording(*ops):
         needs = [o.requires_grad for o in ops]
 
@@ -286,6 +285,23 @@ def _einsum(inputs: list[str], output: str, ops: list) -> Tensor:
 
         record(out, "Einsum", tuple(ops), grad, tuple(ops))
     return out
+
+
+def _contract(bk: Any, inputs: list[str], output: str, arrays: list) -> Any:
+    """The einsum primitive on at most two operands at a time (left to right), so three or
+    more operands cost a chain of pairwise contractions, not one loop over every label."""
+    if len(arrays) <= 2:
+        return bk.einsum(",".join(inputs) + "->" + output, *arrays)
+    labels, acc = inputs[0], arrays[0]
+    for k in range(1, len(arrays)):
+        if k == len(arrays) - 1:
+            keep = output
+        else:
+            later = set(output).union(*inputs[k + 1:])
+            keep = "".join(c for c in dict.fromkeys(labels + inputs[k]) if c in later)
+        acc = bk.einsum(f"{labels},{inputs[k]}->{keep}", acc, arrays[k])
+        labels = keep
+    return acc
 
 
 def _einsum_grad(g: Tensor, output: str, inputs: list[str], ops: list, i: int) -> Tensor:

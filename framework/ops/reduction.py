@@ -240,14 +240,15 @@ def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype: An
         x = x.astype(dtype)
     axes = None if dim is None else _axes(normalize_dim(dim, x.ndim, "prod"), x, "prod")
     bk = x._bk
-    want = _dt.int64 if x.dtype.kind in "biu" else None
-    out = wrap(bk.prod(x.data, axis=axes, keepdims=keepdim, dtype=want), bk)
+    d = bk.astype(x.data, _dt.int64) if x.dtype.kind in "biu" else x.data
+    out = wrap(bk.prod(d, axis=axes, keepdims=keepdim), bk)
     if recording(x):
         shape = x.shape
 
         def grad(g: Tensor) -> Tensor:
             ge = _expand_back(g, shape, axes, keepdim)
-            if not bk.any(bk.equal(x.data, 0)):
+            # a branch on the values: through the tensor, so fw.jit sees it (graph break)
+            if not wrap(bk.any(bk.equal(x.data, 0)), bk).item():
                 return ge * _prod_keep(x, axes) / x
             return ge * _product_of_others(x, axes)
 
