@@ -66,6 +66,5 @@ bool = bool_  # noqa: A001 - fw.bool, as in PyTorch
 float = float32  # noqa: A001
 int = int32  # noqa: A001
 
-from . import autograd, data, nn, optim  # noqa: E402,F401
+from . import autograd, data, jit, nn, onnx, optim  # noqa: E402,F401
 from .io import SkiffLoadError, load, save  # noqa: E402,F401
-from . import jit  # noqa: E402,F401  (after nn/optim: it wraps their calls while tracing)

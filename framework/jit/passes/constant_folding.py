@@ -13,7 +13,7 @@ import numpy as np
 from ...backend import get as _get_backend
 from ..analysis import EFFECT_OPS, alias_groups, mutable_roots
 from ..executor import _step, kernel
-from ..ir import Graph
+from ..ir import Graph, Sym
 
 MAX_ELEMENTS = 1 << 20
 
@@ -33,7 +33,9 @@ def run(graph: Graph) -> dict:
               and groups.find(n.outputs[0]) not in mutable)
         if ok:
             v = graph.values[n.outputs[0]]
-            ok = int(np.prod(v.shape, dtype=np.int64)) <= MAX_ELEMENTS
+            ok = not _symbolic(n.args) and not _symbolic(n.kwargs) and not any(
+                isinstance(d, Sym) for d in v.shape)
+            ok = ok and int(np.prod(v.shape, dtype=np.int64)) <= MAX_ELEMENTS
         if not ok:
             keep.append(n)
             continue
@@ -52,3 +54,13 @@ def run(graph: Graph) -> dict:
         folded[n.op] = folded.get(n.op, 0) + 1
     graph.nodes = keep
     return {"folded": sum(folded.values()), "folded_ops": folded}
+
+
+def _symbolic(obj: object) -> bool:
+    if isinstance(obj, Sym):
+        return True
+    if isinstance(obj, (tuple, list)):
+        return any(_symbolic(o) for o in obj)
+    if isinstance(obj, dict):
+        return any(_symbolic(o) for o in obj.values())
+    return False
