@@ -18,9 +18,8 @@ USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,31}$")
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,39}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD = 10
-RESERVED_NAMES = frozenset(
-    {"admin", "api", "login", "logout", "register", "settings", "new", "me", "static", "search"}
-)
+# Names that are, or may become, fixed parts of addresses (/orgs/new, /users/me).
+RESERVED_NAMES = frozenset({"new", "me", "api", "static"})
 
 
 class AccountError(ValueError):

@@ -169,12 +169,12 @@ def test_profile_settings_are_saved(app, client, make_user, login):
 
 def test_create_admin_command(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-admin", "--username", "root", "--email",
-                                 "root@example.org", "--password", "admin-password-1"])
+    result = runner.invoke(args=["create-admin", "--username", "admin", "--email",
+                                 "admin@example.org", "--password", "admin-password-1"])
     assert result.exit_code == 0, result.output
-    assert "Created admin root" in result.output
+    assert "Created admin admin" in result.output
     with app.app_context():
-        user = services.find_user("root")
+        user = services.find_user("admin")
         assert user.role == "admin" and user.check_password("admin-password-1")
     result = runner.invoke(args=["create-admin", "--username", "xavier", "--email", "bad",
                                  "--password", "admin-password-1"])
