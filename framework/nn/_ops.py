@@ -494,6 +494,7 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     # scan the kernel offsets over strided views of the input (no window copy): the first
     # maximum wins, as in PyTorch
     vals = idx = None
+    is_float = x.dtype.kind == "f"
     for k in range(kk):
         i, j = divmod(k, kw)
         view = bk.getitem(xd, (slice(None), slice(None),
@@ -504,6 +505,8 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
             idx = bk.zeros((n, c, oh, ow), "int64")
             continue
         better = bk.greater(view, vals)
+        if is_float:
+            better = bk.logical_or(better, bk.isnan(view))  # NaN propagates, as in PyTorch
         vals = bk.where(better, view, vals)
         idx = bk.where(better, k, idx)
     out = wrap(vals, bk)

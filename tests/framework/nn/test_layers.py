@@ -137,6 +137,11 @@ def test_max_pool_indices_and_errors():
     np.testing.assert_array_equal(out.numpy().ravel(), [5, 7, 13, 15])
     np.testing.assert_array_equal(idx.numpy().ravel(), [5, 7, 13, 15])
     assert idx.dtype == fw.int64
+    # NaN wins a window wherever it sits in it, as in PyTorch
+    nan = x.numpy().copy()
+    nan[0, 0, 1, 1] = nan[0, 0, 2, 2] = np.nan
+    out = F.max_pool2d(fw.tensor(nan), 2).numpy().ravel()
+    assert np.isnan(out[0]) and np.isnan(out[3]) and out[1] == 7
     with pytest.raises(RuntimeError, match="at most half"):
         F.max_pool2d(x, 2, padding=2)
     assert repr(nn.MaxPool2d(2)) == ("MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, "
