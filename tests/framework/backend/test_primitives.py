@@ -69,3 +69,12 @@ def test_tolerances():
     assert groups <= set(primitives.GROUPS)
     assert set(primitives.OPTIONAL) >= {"softmax", "layer_norm", "im2col", "conv2d", "attention"}
     assert "matmul" in primitives.REQUIRED
+
+
+def test_docs_tolerance_table_matches_the_code():
+    text = (ROOT / "docs" / "backends.md").read_text(encoding="utf-8")
+    for cls, per_dtype in primitives.TOLERANCES.items():
+        line = next(x for x in text.splitlines() if x.startswith(f"| {cls} |"))
+        cells = [c.strip() for c in line.strip("|").split("|")][2:]
+        documented = [tuple(float(v) for v in c.split(",")) for c in cells]
+        assert documented == [per_dtype[k] for k in ("f2", "f4", "f8")], cls
