@@ -399,7 +399,10 @@ def relu(a: Tensor) -> Tensor:
     out = wrap(bk.maximum(a.data, 0), bk)
     if recording(a):
         def grad(g: Tensor) -> Tensor:
-            return g * _const(bk.astype(bk.greater(a.data, 0), g.dtype), bk)
+            mask = bk.greater(a.data, 0)
+            if not grad_mode.enabled:  # plain backward: one multiply by the bool mask
+                return wrap(bk.multiply(g.data, mask), bk)
+            return g * _const(bk.astype(mask, g.dtype), bk)
 
         record(out, "Relu", (a,), grad, (a,))
     return out
