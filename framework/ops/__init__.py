@@ -98,6 +98,7 @@ from .indexing import (
     nonzero,
     scatter,
     scatter_add,
+    scatter_reduce,
     take,
     take_along_dim,
 )
@@ -238,7 +239,7 @@ _SHAPE_METHODS = [
     "unflatten", "gather", "scatter", "scatter_add", "index_select", "masked_fill",
     "masked_select", "nonzero", "argwhere", "take_along_dim", "argsort", "sort", "topk",
     "kthvalue", "msort", "unique", "clip_", "masked_fill_", "diag", "diagonal", "index_add",
-    "index_fill", "take",
+    "index_fill", "take", "scatter_reduce",
 ]
 
 

@@ -496,3 +496,128 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     idx = (bk.add(ar, max(-diagonal, 0)), bk.add(ar, max(diagonal, 0)))
     # placing x into zeros is the gradient of reading the diagonal: reuse it (differentiable)
     return index_put_grad(x, idx, (n, n), x.dtype, bk)
+
+
+_REDUCTIONS = ("sum", "mean", "amax", "amin")
+
+
+def scatter_reduce(input: Tensor, dim: int, index: Any, src: Tensor, reduce: str,  # noqa: A002
+                   *, include_self: bool = True) -> Tensor:
+    """A copy of ``input`` where each position that ``index`` sends elements of ``src`` to
+    holds the reduction (``"sum"``, ``"mean"``, ``"amax"``, ``"amin"``) of those elements
+    and, with ``include_self``, of the original value. Differentiable in ``input`` and
+    ``src``; for amax/amin the gradient is shared evenly among the elements equal to the
+    result, as in PyTorch.
+    """
+    x = input
+    if reduce not in _REDUCTIONS:
+        raise RuntimeError(
+            f"scatter_reduce: reduce must be one of {', '.join(_REDUCTIONS)}, got {reduce!r}"
+        )
+    index = _index_tensor(index, "scatter_reduce")
+    if not isinstance(src, Tensor):
+        src = Tensor(src, dtype=x.dtype)
+    if src.dtype != x.dtype:
+        raise RuntimeError(
+            f"scatter_reduce: src ({src.dtype}) must have the dtype of input ({x.dtype})"
+        )
+    if reduce == "mean" and x.dtype.kind != "f":
+        raise RuntimeError(f"scatter_reduce: reduce='mean' needs a floating dtype, got {x.dtype}")
+    if x.ndim == 0:
+        one = (1,)
+        return reshape(scatter_reduce(reshape(x, one), 0, reshape(index, one),
+                                      reshape(src, one), reduce, include_self=include_self), ())
+    d = normalize_dim(dim, x.ndim, "scatter_reduce")
+    _check_index_shape("scatter_reduce", x, d, index, src)
+    bk = x._bk
+    pos = _scatter_positions(bk, d, index.data)
+    s = bk.getitem(src.data, _leading(index.shape))
+    hit = bk.zeros(x.shape, _dt.bool_)
+    bk.setitem(hit, pos, True)
+    zero = bk.zeros((), x.dtype)
+    if reduce in ("sum", "mean"):
+        acc = bk.copy(x.data) if include_self else bk.where(hit, zero, x.data)
+        bk.add_at(acc, pos, s)
+        count = None
+        if reduce == "mean":
+            count = bk.where(hit, bk.ones((), x.dtype) if include_self else zero,
+                             bk.ones((), x.dtype))
+            count = bk.astype(count, x.dtype)
+            bk.add_at(count, pos, bk.ones((), x.dtype))
+            acc = bk.divide(acc, count)
+    else:
+        acc = _scatter_extreme(bk, x, pos, s, reduce == "amax", include_self)
+    out = wrap(bk.astype(acc, x.dtype), bk)
+    if recording(x, src):
+        rx, rs, src_shape = x.requires_grad, src.requires_grad, src.shape
+        if reduce == "sum":
+            keep = None if include_self else wrap(bk.logical_not(hit), bk)
+
+            def grad(g: Tensor) -> tuple:
+                gx = (g if keep is None else g * keep.astype(g.dtype)) if rx else None
+                gs = _pad_to(gather(g, d, index), src_shape) if rs else None
+                return gx, gs
+        else:
+            if reduce == "mean":
+                share_self = bk.where(hit, bk.divide(1.0 if include_self else 0.0, count), 1.0)
+                share_src = bk.divide(bk.ones((), x.dtype), count)
+                mask_src = None
+            else:
+                at = bk.getitem(out.data, pos)
+                mask_src = bk.astype(bk.equal(s, at), x.dtype)
+                # as PyTorch: an input value equal to the result counts as a tie even
+                # with include_self=False (it then gets no gradient itself)
+                mask_self = bk.astype(bk.equal(x.data, out.data), x.dtype)
+                ties = bk.copy(mask_self)
+                bk.add_at(ties, pos, mask_src)
+                share_self = bk.divide(mask_self, ties)
+                if not include_self:
+                    share_self = bk.where(hit, zero, share_self)
+                share_src = bk.divide(bk.ones((), x.dtype), ties)
+            w_self = wrap(bk.astype(share_self, x.dtype), bk)
+            w_src = wrap(bk.astype(share_src, x.dtype), bk)
+            m_src = wrap(mask_src, bk) if mask_src is not None else None
+
+            def grad(g: Tensor) -> tuple:
+                gx = g * w_self if rx else None
+                gs = None
+                if rs:
+                    gs = gather(g * w_src, d, index)
+                    if m_src is not None:
+                        gs = gs * m_src
+                    gs = _pad_to(gs, src_shape)
+                return gx, gs
+
+        record(out, "ScatterReduce", (x, src), grad)
+    return out
+
+
+def _scatter_extreme(bk: Any, x: Tensor, pos: tuple, s: Any, largest: bool,
+                     include_self: bool) -> Any:
+    """amax/amin of ``s`` per target position (by sorting: group by target, values in
+    order, then the last/first of each group), merged with ``x``."""
+    shape = tuple(s.shape)
+    flat_target = None
+    stride = 1
+    for k in range(x.ndim - 1, -1, -1):
+        term = bk.multiply(bk.broadcast_to(pos[k], shape), stride)
+        flat_target = term if flat_target is None else bk.add(flat_target, term)
+        stride *= x.shape[k]
+    t = bk.reshape(flat_target, (-1,))
+    v = bk.reshape(s, (-1,))
+    acc = bk.copy(bk.reshape(x.data, (-1,)))
+    if t.shape[0]:
+        by_value = bk.argsort(v, kind="stable")
+        by_target = bk.argsort(bk.getitem(t, by_value), kind="stable")
+        order = bk.getitem(by_value, by_target)
+        ts, vs = bk.getitem(t, order), bk.getitem(v, order)
+        change = bk.not_equal(bk.getitem(ts, slice(1, None)), bk.getitem(ts, slice(None, -1)))
+        edge = bk.ones((1,), _dt.bool_)
+        ends = bk.concatenate([change, edge] if largest else [edge, change])
+        (sel,) = bk.nonzero(ends)
+        targets, best = bk.getitem(ts, sel), bk.getitem(vs, sel)
+        if include_self:
+            old = bk.getitem(acc, targets)
+            best = bk.maximum(best, old) if largest else bk.minimum(best, old)
+        bk.setitem(acc, targets, best)
+    return bk.reshape(acc, x.shape)

@@ -15,6 +15,7 @@ def t64(*shape):
 
 
 IDX = fw.tensor([[0, 2, 2], [1, 1, 0]])
+SR_IDX = fw.tensor([[0, 2, 2, 1, 0], [3, 3, 0, 3, 3]])
 MASK = fw.tensor([[True, False, True, True], [False, False, True, False], [True] * 4])
 
 CASES = {
@@ -48,6 +49,15 @@ CASES = {
     "kthvalue": (lambda x: fw.kthvalue(x, 2, dim=0).values, [(3, 2)]),
     "sort_0d": (lambda x: fw.sort(x).values, [()]),
     "msort": (lambda x: fw.msort(x), [(3, 2)]),
+    "scatter_reduce_sum": (lambda x, s: fw.scatter_reduce(x, 1, SR_IDX, s, "sum",
+                                                          include_self=False), [(2, 4), (2, 5)]),
+    "scatter_reduce_mean": (lambda x, s: x.scatter_reduce(1, SR_IDX, s, "mean"),
+                            [(2, 4), (2, 5)]),
+    "scatter_reduce_amax": (lambda x, s: fw.scatter_reduce(x, 1, SR_IDX, s, "amax"),
+                            [(2, 4), (2, 5)]),
+    "scatter_reduce_amin": (lambda x, s: fw.scatter_reduce(x, 1, SR_IDX, s, "amin",
+                                                           include_self=False),
+                            [(2, 4), (2, 5)]),
     "index_add": (lambda x, s: fw.index_add(x, 1, fw.tensor([2, 0, 2]), s, alpha=1.5),
                   [(2, 4), (2, 3)]),
     "index_fill": (lambda x: x.index_fill(0, fw.tensor([1, 1]), -2.0), [(3, 2)]),
@@ -177,6 +187,10 @@ def test_unique_with_inverse_and_counts():
      RuntimeError, r"larger than src"),
     (lambda: fw.scatter(fw.zeros(2), 0, fw.tensor([0]), fw.zeros(1), reduce="mean"),
      RuntimeError, "reduce"),
+    (lambda: fw.scatter_reduce(fw.zeros(2), 0, fw.tensor([0]), fw.zeros(1), "prod"),
+     RuntimeError, "sum, mean, amax, amin"),
+    (lambda: fw.scatter_reduce(fw.zeros(2, dtype=fw.int64), 0, fw.tensor([0]),
+                               fw.zeros(1, dtype=fw.int64), "mean"), RuntimeError, "floating"),
     (lambda: fw.masked_fill(fw.zeros(2), fw.tensor([1, 0]), 1.0), RuntimeError, "bool"),
     (lambda: fw.masked_fill(fw.zeros(2), fw.tensor([[True], [False], [True]]), 1.0),
      RuntimeError, r"\(3, 1\) cannot be broadcast"),
@@ -187,3 +201,20 @@ def test_unique_with_inverse_and_counts():
 def test_errors(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_scatter_reduce_values():
+    x = fw.tensor([[1.0, 5.0, 0.0]])
+    idx = fw.tensor([[0, 0, 2, 2]])
+    src = fw.tensor([[3.0, 4.0, -1.0, 7.0]])
+    assert fw.scatter_reduce(x, 1, idx, src, "sum").tolist() == [[8.0, 5.0, 6.0]]
+    assert fw.scatter_reduce(x, 1, idx, src, "sum", include_self=False).tolist() == \
+        [[7.0, 5.0, 6.0]]
+    np.testing.assert_allclose(fw.scatter_reduce(x, 1, idx, src, "mean").numpy(),
+                               [[8 / 3, 5.0, 2.0]], rtol=1e-6)
+    assert fw.scatter_reduce(x, 1, idx, src, "amax").tolist() == [[4.0, 5.0, 7.0]]
+    assert fw.scatter_reduce(x, 1, idx, src, "amin", include_self=False).tolist() == \
+        [[3.0, 5.0, -1.0]]
+    ints = fw.tensor([[1, 5, 0]])
+    assert fw.scatter_reduce(ints, 1, idx, fw.tensor([[3, 4, -1, 7]]), "amax").tolist() == \
+        [[4, 5, 7]]

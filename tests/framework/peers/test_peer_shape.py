@@ -269,3 +269,24 @@ def test_parameter_update_under_no_grad_matches_torch():
         return w.detach().numpy()
 
     np.testing.assert_allclose(train(fw), train(torch), rtol=1e-12)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("ties", [False, True])
+def test_scatter_reduce_matches_torch(reduce, include_self, ties):
+    rng = np.random.default_rng(6)
+    a, s = rng.standard_normal((3, 4)), rng.standard_normal((2, 5))
+    if ties:  # whole numbers: many equal values, so the tie rule of amax/amin matters
+        a, s = np.round(a), np.round(s)
+    idx = [[0, 2, 2, 1, 0], [3, 3, 0, 3, 3]]
+    upstream = rng.standard_normal((3, 4))
+    results = []
+    for L in (fw, torch):
+        x = L.tensor(a, requires_grad=True)
+        y = L.tensor(s, requires_grad=True)
+        out = L.scatter_reduce(x, 1, _idx(L, idx), y, reduce, include_self=include_self)
+        (out * L.tensor(upstream)).sum().backward()
+        results.append((out.detach().numpy(), x.grad.numpy(), y.grad.numpy()))
+    for got, want in zip(*results, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
