@@ -800,18 +800,22 @@ def cross_entropy_indices(x: Tensor, target: Any, weight: Tensor | None, ignore_
     losses = bk.multiply(bk.negative(picked), coef)
     if reduction == "none":
         out = wrap(losses, bk)
-        denom = None
     else:
         total = bk.sum(losses)
         if reduction == "mean":
-            denom = float(bk.sum(coef))
-            # a mean over no valid targets is NaN, as in PyTorch
-            total = bk.divide(total, denom) if denom else bk.asarray(float("nan"))
+            # 1 / total weight as an array (never a Python number, so a jit-traced step
+            # recomputes it for every batch); a mean over no valid targets is NaN, as in
+            # PyTorch
+            denom = bk.sum(coef)
+            empty = bk.equal(denom, 0)
+            one = bk.asarray(1.0, dtype=x.dtype)
+            inv = bk.where(empty, bk.asarray(float("nan"), dtype=x.dtype),
+                           bk.divide(one, bk.where(empty, one, denom)))
+            total = bk.multiply(total, inv)
         out = wrap(bk.astype(bk.asarray(total), x.dtype), bk)
     if recording(x):
         onehot = wrap(bk.equal(bk.reshape(bk.arange(c), (1, c)), bk.reshape(ts, (m, 1))), bk)
-        scale = coef if reduction != "mean" else bk.divide(coef, denom) if denom else \
-            bk.multiply(coef, float("nan"))
+        scale = bk.multiply(coef, inv) if reduction == "mean" else coef
         scale_t = wrap(bk.reshape(bk.astype(scale, x.dtype), (m, 1)), bk)
         sm = bk.exp(lsm)
 

@@ -337,7 +337,9 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if data.size and int(bk.min(data)) < 0:
         raise RuntimeError("one_hot: class values must be non-negative")
     if num_classes == -1:
-        num_classes = int(bk.max(data)) + 1 if data.size else 0
+        # the result's shape depends on the values: read through the tensor (a jit graph
+        # break), not the raw array
+        num_classes = int(tensor.max().item()) + 1 if data.size else 0
     elif data.size and int(bk.max(data)) >= num_classes:
         raise RuntimeError(f"one_hot: class values must be smaller than num_classes="
                            f"{num_classes}")
@@ -464,9 +466,12 @@ def _pick(scores: Tensor, t: Tensor, ignore_index: int) -> tuple[Tensor, Tensor,
     valid = t != ignore_index
     safe = where(valid, t, 0)
     c = scores.shape[1]
-    if safe.numel() and (int(safe.max()) >= c or int(safe.min()) < 0):
+    bk = safe._bk
+    # a validity check on the raw array: it changes no value, so jit tracing goes on
+    lo, hi = (int(bk.min(safe.data)), int(bk.max(safe.data))) if safe.numel() else (0, 0)
+    if hi >= c or lo < 0:
         raise IndexError(f"target values must be in [0, {c}) (or ignore_index={ignore_index}), "
-                         f"got values from {int(safe.min())} to {int(safe.max())}")
+                         f"got values from {lo} to {hi}")
     picked = take_along_dim(scores, safe.unsqueeze(1), 1).squeeze(1)
     return picked, valid, safe
 

@@ -26,40 +26,55 @@ def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
 
     The norm is taken over all gradients together, as if concatenated into one vector
     (``norm_type=float('inf')`` for the max norm). Returns the total norm before clipping
-    (a 0-d tensor).
+    (a 0-d tensor). The norm and the scale stay backend arrays (no Python number is read),
+    so a step traced by ``framework.jit`` clips every batch by its own norm.
     """
     params = _as_list(parameters)
     grads = [p.grad for p in params if p.grad is not None]
-    from ..creation import tensor
-
     if not grads:
+        from ..creation import tensor
+
         return tensor(0.0)
     bk = grads[0]._bk
+    dt = grads[0].dtype
     norm_type = float(norm_type)
     with no_grad():
         if math.isinf(norm_type):
-            per = [float(bk.max(bk.abs(g.data))) if g.numel() else 0.0 for g in grads]
-            total = max(per) if norm_type > 0 else min(per)
-        else:
-            acc = 0.0
+            reduce = bk.maximum if norm_type > 0 else bk.minimum
+            total = None
             for g in grads:
-                d = g.data
+                if not g.numel():
+                    continue
+                m = bk.max(bk.abs(g.data)) if norm_type > 0 else bk.min(bk.abs(g.data))
+                m = bk.astype(bk.asarray(m), dt)
+                total = m if total is None else reduce(total, m)
+            if total is None:
+                total = bk.zeros((), dt)
+        else:
+            acc = bk.zeros((), "float64")
+            for g in grads:
+                d = bk.astype(g.data, "float64")
                 if norm_type == 2.0:
-                    acc += float(bk.sum(bk.multiply(d, d), dtype="float64"))
+                    part = bk.sum(bk.multiply(d, d))
+                elif norm_type == 1.0:
+                    part = bk.sum(bk.abs(d))
                 else:
-                    acc += float(bk.sum(bk.power(bk.abs(d).astype("float64"), norm_type)))
-            total = acc ** (1.0 / norm_type)
-        if error_if_nonfinite and not math.isfinite(total):
+                    part = bk.sum(bk.power(bk.abs(d), norm_type))
+                acc = bk.add(acc, part)
+            total = bk.astype(bk.asarray(bk.power(acc, 1.0 / norm_type)), dt)
+        total_t = Tensor._wrap(total, bk)
+        if error_if_nonfinite and not math.isfinite(total_t.item()):
             raise RuntimeError(
                 f"the total norm of order {norm_type} for gradients is non-finite, so it "
                 "cannot be clipped; pass error_if_nonfinite=False to clip anyway"
             )
-        coef = float(max_norm) / (total + 1e-6)
-        if coef < 1.0:
-            for g in grads:
-                g.data = bk.multiply(g.data, bk.asarray(coef, dtype=g.dtype))
-                g._bump_version()
-    return tensor(total, dtype=grads[0].dtype)
+        # coef = min(max_norm / (total + 1e-6), 1), as in PyTorch
+        coef = bk.minimum(bk.divide(bk.asarray(float(max_norm), dtype="float64"),
+                                    bk.add(bk.astype(total, "float64"), 1e-6)), 1.0)
+        for g in grads:
+            g.data = bk.multiply(g.data, bk.astype(coef, g.dtype))
+            g._bump_version()
+    return total_t
 
 
 def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
