@@ -11,7 +11,8 @@ What the sandboxed program gets:
   ``/dev/shm``; the rest of the file system is read-only;
 * its own network namespace: only its own loopback interface, so no route anywhere, while
   ZeroMQ between a notebook runner and its kernel over ``127.0.0.1`` still works;
-* its own PID, IPC, UTS and cgroup namespaces; it dies with the hub;
+* its own PID, IPC, UTS and cgroup namespaces; it dies with the hub; a seccomp filter
+  refuses new user namespaces and a few kernel interfaces no sandboxed program needs;
 * resource limits set with setrlimit (through ``prlimit``) before the program starts:
   address space, CPU seconds, processes, file size and open files; and a wall-clock
   timeout after which the whole sandbox is killed;
@@ -252,6 +253,68 @@ def kernel_env() -> dict[str, str]:
     }
 
 
+# ---------------------------------------------------------------------------------------------
+# A seccomp filter: no new user namespaces (which would let the program mount its own,
+# unlimited tmpfs), and none of the kernel interfaces sandboxes never need.
+
+# (audit architecture, syscall numbers, whether x32 syscall numbers exist)
+_SECCOMP_ARCHES = {
+    "x86_64": (0xC000003E, {"unshare": 272, "setns": 308, "clone": 56, "clone3": 435,
+                            "keyctl": 250, "add_key": 248, "request_key": 249, "bpf": 321,
+                            "perf_event_open": 298, "userfaultfd": 323}, True),
+    "aarch64": (0xC00000B7, {"unshare": 97, "setns": 268, "clone": 220, "clone3": 435,
+                             "keyctl": 219, "add_key": 217, "request_key": 218, "bpf": 280,
+                             "perf_event_open": 241, "userfaultfd": 282}, False),
+}
+_BPF_LD_ABS, _BPF_JEQ, _BPF_JGE, _BPF_JSET, _BPF_RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_RET_ALLOW = 0x7FFF0000
+_RET_KILL_PROCESS = 0x80000000
+_CLONE_NEWUSER = 0x10000000
+
+
+def _ret_errno(number: int) -> int:
+    return 0x00050000 | number
+
+
+def seccomp_program(machine: str | None = None) -> bytes | None:
+    """The classic-BPF seccomp filter bubblewrap loads (``--seccomp``), or ``None`` when this
+    machine's architecture is not known here (the other protections still apply).
+
+    It refuses ``unshare``, ``setns`` and ``clone`` with ``CLONE_NEWUSER``; ``clone3`` says
+    "not implemented" so the C library falls back to ``clone``; it refuses the kernel keyring,
+    ``bpf``, ``perf_event_open`` and ``userfaultfd``; syscalls of another ABI kill the process.
+    """
+    import errno
+    import platform
+    import struct
+
+    arch = _SECCOMP_ARCHES.get(machine or platform.machine())
+    if arch is None:
+        return None
+    audit_arch, numbers, has_x32 = arch
+    prog: list[tuple[int, int, int, int]] = [
+        (_BPF_LD_ABS, 0, 0, 4),  # seccomp_data.arch
+        (_BPF_JEQ, 1, 0, audit_arch),
+        (_BPF_RET, 0, 0, _RET_KILL_PROCESS),
+        (_BPF_LD_ABS, 0, 0, 0),  # seccomp_data.nr
+    ]
+    if has_x32:
+        prog += [(_BPF_JGE, 0, 1, 0x40000000), (_BPF_RET, 0, 0, _ret_errno(errno.ENOSYS))]
+    for name in ("unshare", "setns", "keyctl", "add_key", "request_key", "bpf",
+                 "perf_event_open", "userfaultfd"):
+        prog += [(_BPF_JEQ, 0, 1, numbers[name]), (_BPF_RET, 0, 0, _ret_errno(errno.EPERM))]
+    prog += [
+        (_BPF_JEQ, 0, 1, numbers["clone3"]),
+        (_BPF_RET, 0, 0, _ret_errno(errno.ENOSYS)),
+        (_BPF_JEQ, 0, 3, numbers["clone"]),
+        (_BPF_LD_ABS, 0, 0, 16),  # low 32 bits of the flags argument
+        (_BPF_JSET, 0, 1, _CLONE_NEWUSER),
+        (_BPF_RET, 0, 0, _ret_errno(errno.EPERM)),
+        (_BPF_RET, 0, 0, _RET_ALLOW),
+    ]
+    return b"".join(struct.pack("=HBBI", *ins) for ins in prog)
+
+
 def _mkdirs_args(dest: Path, made: set[str]) -> list[str]:
     """``--dir`` arguments creating dest's parents 0755 (bubblewrap would make them 0700)."""
     args: list[str] = []
@@ -272,6 +335,7 @@ def build_command(
     *,
     uid: int | None,
     ro_binds: Sequence[tuple[str, str]] = (),
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """The full command line: bwrap, then prlimit, then (as root) setpriv, then ``argv``."""
     cmd = [
@@ -343,6 +407,8 @@ def build_command(
     ]
     for key, value in env.items():
         cmd += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        cmd += ["--seccomp", str(seccomp_fd)]
     if uid is not None:
         # setpriv (still root inside) needs these to switch to the sandbox user; it then
         # drops every capability, for good.
@@ -452,17 +518,29 @@ def _run(
     uid = random.randint(*SANDBOX_UID_RANGE) if _running_as_root() else None
     if uid is not None:
         _hand_over(job_dir, uid)
-    cmd = build_command(argv, job_dir, limits, env, uid=uid, ro_binds=ro_binds)
+    seccomp_fd = None
+    program = seccomp_program()
+    if program is not None:
+        seccomp_fd = os.memfd_create("skiff-seccomp", 0)
+        os.write(seccomp_fd, program)
+        os.lseek(seccomp_fd, 0, os.SEEK_SET)
+    cmd = build_command(argv, job_dir, limits, env, uid=uid, ro_binds=ro_binds,
+                        seccomp_fd=seccomp_fd)
     baseline = _job_dir_usage(job_dir, max_files=None)
     started = time.monotonic()
-    proc = subprocess.Popen(
-        cmd,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # one process group to kill on timeout
-        close_fds=True,
-    )
+    try:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # one process group to kill on timeout
+            close_fds=True,
+            pass_fds=(seccomp_fd,) if seccomp_fd is not None else (),
+        )
+    finally:
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)
     captured = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
     truncated = dict.fromkeys(captured, False)
     timed_out = False

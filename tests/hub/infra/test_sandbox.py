@@ -578,3 +578,39 @@ def test_shared_memory_is_private_and_limited(job):
     assert "refused /dev/evil EROFS" in out
     assert "refused /evil EROFS" in out
     assert "shm full ENOSPC" in out
+
+
+def test_no_new_user_namespaces_but_threads_and_processes_work(job):
+    result = run_python(
+        _py(
+            """
+            import ctypes, multiprocessing, subprocess, threading
+            libc = ctypes.CDLL(None, use_errno=True)
+            print("unshare", libc.unshare(0x10000000), ctypes.get_errno())  # CLONE_NEWUSER
+            tool = subprocess.run(["unshare", "--user", "--map-root-user", "true"],
+                                  capture_output=True, text=True)
+            print("unshare tool", tool.returncode)
+            print(subprocess.run(["echo", "child"], capture_output=True, text=True).stdout.strip())
+            t = threading.Thread(target=print, args=("thread",))
+            t.start()
+            t.join()
+            p = multiprocessing.Process(target=print, args=("process",))
+            p.start()
+            p.join()
+            """
+        ),
+        job,
+        limits=QUICK,
+    )
+    assert result.ok, result.stderr_text
+    lines = result.stdout_text.splitlines()
+    assert "unshare -1 1" in lines  # EPERM: no user namespace, so no private unlimited tmpfs
+    assert "unshare tool 1" in lines
+    assert {"child", "thread", "process"} <= set(lines)
+
+
+def test_seccomp_program_shape():
+    program = sandbox.seccomp_program("x86_64")
+    assert program is not None and len(program) % 8 == 0
+    assert sandbox.seccomp_program("aarch64") is not None
+    assert sandbox.seccomp_program("some-other-arch") is None
