@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import safetensors.numpy as _st
+from safetensors import safe_open
 
 from .tensor import Tensor
 
@@ -155,16 +156,17 @@ def load(f: Any) -> Any:
         try:
             size = os.path.getsize(path)
             with open(path, "rb") as fh:
-                head = fh.read(8)
-                header, n = _parse_header(head, size, fh.read)
-                fh.seek(0)
-                data = fh.read()
+                header, n = _parse_header(fh.read(8), size, fh.read)
         except FileNotFoundError:
             raise FileNotFoundError(f"fw.load: no such file: {path}") from None
-        if len(data) != size:
-            raise SkiffLoadError(f"fw.load: {path} changed while it was being read")
+        data = None
     try:
-        arrays = _st.load(data)
+        if data is None:
+            # Read tensor by tensor from the file: no second copy of the whole file in memory.
+            with safe_open(path, framework="np") as sf:
+                arrays = {k: sf.get_tensor(k) for k in sf.keys()}  # noqa: SIM118
+        else:
+            arrays = _st.load(data)
     except Exception as exc:  # safetensors raises its own error type
         raise SkiffLoadError(f"fw.load: not a valid safetensors file: {exc}") from None
     meta = header.get("__metadata__") or {}
