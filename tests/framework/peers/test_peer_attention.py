@@ -74,3 +74,35 @@ def test_multihead_attention_matches_torch(batch_first, masks):
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), theirs.get_parameter(name).grad.numpy(),
                                    atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.parametrize("activation", ["relu", "gelu"])
+def test_transformer_encoder_matches_torch(norm_first, activation):
+    from framework.nn.transformer import TransformerEncoder, TransformerEncoderLayer
+
+    fw.manual_seed(0)
+    layer = TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                    activation=activation, batch_first=True,
+                                    norm_first=norm_first)
+    ours = TransformerEncoder(layer, 2).to(fw.float64)
+    tlayer = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
+                                              activation=activation, batch_first=True,
+                                              norm_first=norm_first)
+    theirs = torch.nn.TransformerEncoder(tlayer, 2, enable_nested_tensor=False).double()
+    _copy_params(ours, theirs)
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 6, 8))
+    pad = np.zeros((3, 6), dtype=bool)
+    pad[1, 4:] = True
+    fx = fw.tensor(x, dtype=fw.float64, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    out = ours(fx, src_key_padding_mask=fw.tensor(pad))
+    tout = theirs(tx, src_key_padding_mask=torch.tensor(pad))
+    np.testing.assert_allclose(out.detach().numpy(), tout.detach().numpy(), atol=1e-9)
+    (out * out).sum().backward()
+    (tout * tout).sum().backward()
+    np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), atol=1e-8)
+    for name, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad.numpy(), theirs.get_parameter(name).grad.numpy(),
+                                   atol=1e-8, err_msg=name)
