@@ -35,9 +35,10 @@ Ops defined only on floats (``/``, ``exp``, ``sqrt``, ``sigmoid``, ``softmax``, 
 integer and bool inputs into the default float dtype; ``sum``, ``prod`` and ``cumsum`` of
 bool and integer tensors give int64; comparisons and logical ops give bool.
 
-One difference from PyTorch: a 0-d tensor promotes like any other tensor here, while
-PyTorch ranks it with Python scalars inside its category (float32 tensor + float64 0-d
-tensor is float64 in Skiff, float32 in PyTorch). Make the dtype explicit when it matters.
+A 0-d tensor beside a tensor with dimensions acts like a Python scalar of its dtype: it
+decides the category when its category is higher (``int32 tensor + float64 0-d`` is
+float64) but never widens within the category (``float16 tensor + float64 0-d`` is
+float16; ``int32 tensor + int64 0-d`` is int32). Two 0-d tensors promote by the table.
 
 ``float16`` is stored as NumPy's float16 and computed where NumPy computes it:
 elementwise ops run in float16; ``sum`` and ``mean`` accumulate in float32 and round back,
@@ -112,13 +113,19 @@ def is_floating(dtype: np.dtype) -> bool:
     return dtype.kind == "f"
 
 
-def promote(a: np.dtype, b: np.dtype) -> np.dtype:
-    """Result dtype of a binary op between two tensors of dtypes ``a`` and ``b``."""
+def promote(a: np.dtype, b: np.dtype, a_ndim: int = 1, b_ndim: int = 1) -> np.dtype:
+    """Result dtype of a binary op between two tensors of dtypes ``a`` and ``b``.
+
+    With the tensors' ``ndim``: a 0-d tensor beside a dimensioned one does not widen it
+    within its category (``float16 tensor + float64 0-d tensor`` is float16), as in PyTorch.
+    """
     if a is b or a == b:
         return a
     ra, rb = _RANK[a.kind], _RANK[b.kind]
     if ra != rb:
         return a if ra > rb else b
+    if (a_ndim == 0) != (b_ndim == 0):
+        return b if a_ndim == 0 else a
     # within a category NumPy's rule is PyTorch's (uint8 + int8 -> int16)
     return np.promote_types(a, b)
 

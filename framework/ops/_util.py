@@ -60,7 +60,7 @@ def binary_operands(a: Any, b: Any, op: str) -> tuple[Tensor, Tensor]:
     tb = isinstance(b, Tensor)
     if ta and tb:
         if a.dtype is not b.dtype and a.dtype != b.dtype:
-            dt = _dt.promote(a.dtype, b.dtype)
+            dt = _dt.promote(a.dtype, b.dtype, a.ndim, b.ndim)
             if a.dtype != dt:
                 a = cast(a, dt)
             if b.dtype != dt:

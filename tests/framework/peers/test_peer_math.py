@@ -298,6 +298,7 @@ def _pair(name, n=2):
     return fw.tensor(v, dtype=name), torch.tensor(v.astype(name))
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in sqrt:RuntimeWarning")
 @pytest.mark.parametrize("left", _DTYPES)
 def test_type_promotion_matches_pytorch(left):
     a, ta = _pair(left)
@@ -308,6 +309,12 @@ def test_type_promotion_matches_pytorch(left):
             torch.maximum(ta, tb).dtype
         assert str(got) == str(want).replace("torch.", ""), (left, right)
         assert str(fw.where(a > b, a, b).dtype) == str(torch.where(ta > tb, ta, tb).dtype)[6:]
+        # a 0-d tensor acts like a scalar of its dtype beside a dimensioned tensor
+        zero_d = fw.tensor(b.numpy()[0]), torch.tensor(tb.numpy()[0])
+        assert str((a * zero_d[0]).dtype) == str((ta * zero_d[1]).dtype)[6:], (left, right)
+        assert str((zero_d[0] + a).dtype) == str((zero_d[1] + ta).dtype)[6:], (left, right)
+        both = fw.tensor(a.numpy()[0]) + zero_d[0]
+        assert str(both.dtype) == str((torch.tensor(ta.numpy()[0]) + zero_d[1]).dtype)[6:]
     for scalar in (True, 2, 2.5):
         assert str((a * scalar).dtype) == str((ta * scalar).dtype)[6:], (left, scalar)
         assert str((scalar + a).dtype) == str((scalar + ta).dtype)[6:], (left, scalar)
