@@ -12,6 +12,7 @@ tensor([3., 3., 3.])
 See ``docs/jit.md`` for what is captured, the guards, the passes and deployment.
 """
 
+from .explain import Explanation, explain
 from .ir import Graph, GraphFormatError, Node, Value
 from .serialize import LoadedProgram, load, save
 from .static import (
@@ -26,7 +27,7 @@ from .static import (
 from .tracer import GraphBreakError
 
 __all__ = [
-    "Graph", "GraphBreakError", "GraphFormatError", "InputSpec", "JitWarning", "Node",
-    "LoadedProgram", "Program", "StaticFunction", "Value", "ignore", "load", "not_to_static",
-    "save", "to_static",
+    "Explanation", "Graph", "GraphBreakError", "GraphFormatError", "InputSpec", "JitWarning",
+    "LoadedProgram", "Node", "Program", "StaticFunction", "Value", "explain", "ignore", "load",
+    "not_to_static", "save", "to_static",
 ]

@@ -88,6 +88,22 @@ def _step(node: Node, fn: Any, out_buffer: Any = None) -> Any:
     arg_res = [_resolver(a) for a in args]
     kw_res = {k: _resolver(v) for k, v in kwargs.items()}
     simple = all(isinstance(a, Ref) for a in args) and not kwargs
+    if o is not None and not kwargs and len(args) == 2 and arg_res[1] is None \
+            and isinstance(args[0], Ref) and not isinstance(args[0], TensorArg):
+        a, c = args[0].id, args[1]
+
+        def step_rc(v: list) -> None:
+            v[o] = fn(v[a], c)
+        return step_rc
+    if not outs and len(args) == 2 and all(type(x) is Ref for x in args) \
+            and set(kwargs) <= {"out", "casting"} and type(kwargs.get("out")) is Ref:
+        a, b, t = args[0].id, args[1].id, kwargs["out"].id
+        extra = {k: v for k, v in kwargs.items() if k != "out"}
+
+        def step_out(v: list) -> None:
+            fn(v[a], v[b], out=v[t], **extra)
+        return step_out
+    simple = simple and all(type(a) is Ref for a in args)
     if simple and o is not None:
         ids = [a.id for a in args]
         if len(ids) == 1:
@@ -182,6 +198,7 @@ class Executable:
         self.inputs = list(graph.inputs)
         self.state = list(graph.state)
         self.outputs = list(graph.outputs)
+        self.const_outputs = {o for o in self.outputs if o in graph.consts}
         self._planned: list | None = None
         self._plain: list | None = None
         self.scratch: dict[int, np.ndarray] = {}
@@ -214,9 +231,9 @@ class Executable:
                 self._planned = self._build(True)
             steps = self._planned
         v = self.template[:]
-        for vid, arr in zip(self.inputs, inputs, strict=True):
+        for vid, arr in zip(self.inputs, inputs):  # noqa: B905 - lengths match by design
             v[vid] = arr
-        for vid, arr in zip(self.state, state, strict=True):
+        for vid, arr in zip(self.state, state):  # noqa: B905
             v[vid] = arr
         for vid, arr in self.fresh_consts:
             v[vid] = arr.copy()
@@ -227,6 +244,8 @@ class Executable:
                 s(v)
         finally:
             self.busy = was
+        if self.const_outputs:  # never hand out the program's own constants
+            return [v[o].copy() if o in self.const_outputs else v[o] for o in self.outputs]
         return [v[o] for o in self.outputs]
 
 

@@ -186,6 +186,8 @@ class Program:
                            sorted(tr.bindings, key=lambda b: graph.state.index(b[0])
                                   if b[0] in graph.state else -1)
                            if _vid in graph.state]
+        self._data_only = all(attr == "data" for _, attr in self.state_bind)
+        self._state_tensors = [t for t, _ in self.state_bind]
         self.guard = [(c.tensor, c.grad_at_start) for c in tr.candidates.values()]
         self.end_bind = end_bind
         self.out_template = out_template
@@ -203,7 +205,10 @@ class Program:
 
     def run(self, flat: list, exe: Executable | None = None) -> Any:
         inputs = [flat[i].data for i in self.input_pos]
-        state = [t.data if attr == "data" else t.grad.data for t, attr in self.state_bind]
+        if self._data_only:
+            state = [t.data for t in self._state_tensors]
+        else:
+            state = [t.data if attr == "data" else t.grad.data for t, attr in self.state_bind]
         outs = (exe or self.exe).run(inputs, state)
         bk = self.bk
         for t, attr, k in self.end_bind:
@@ -306,6 +311,7 @@ class StaticFunction:
         self.traces = 0
         self.fallbacks: list[tuple[str, str]] = []
         self._modules: list | None = None
+        self._all_modules: list = []
         self._optimizers: list | None = None
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.last_program: Program | None = None
@@ -324,9 +330,13 @@ class StaticFunction:
     def _key(self, args: tuple, kwargs: dict, flat: list) -> tuple:
         if self._modules is None:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
-        pos = [0]
-        akey = _arg_key((args, kwargs), self.input_spec, pos)
-        modes = tuple(m.training for _, root in self._modules for m in root.modules())
+            self._all_modules = [m for _, root in self._modules for m in root.modules()]
+        if not kwargs and not self.input_spec and len(flat) == len(args):
+            # the common case, kept cheap: every argument is a tensor
+            akey = tuple([(t.shape, t.dtype, t.requires_grad) for t in flat])
+        else:
+            akey = _arg_key((args, kwargs), self.input_spec, [0])
+        modes = tuple([m.training for m in self._all_modules])
         # the same array passed twice is one value of the program
         first: dict[int, int] = {}
         aliasing = tuple(first.setdefault(id(t.data), i) for i, t in enumerate(flat))
@@ -403,6 +413,7 @@ class StaticFunction:
     def _trace(self, key: Any, args: tuple, kwargs: dict, flat: list) -> Any:
         self.traces += 1
         self._modules, self._optimizers = _discover(self.fn, args, kwargs)
+        self._all_modules = [m for _, root in self._modules for m in root.modules()]
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
@@ -543,6 +554,7 @@ class StaticFunction:
         self.fallbacks.clear()
         self.last_program = None
         self._modules = None
+        self._all_modules = []
 
 
 def _replay_draw(node: Any, rng: Any, fn: Any) -> None:

@@ -305,3 +305,23 @@ def _line_of(snippet: str) -> int:
 
 def test_line_helper_finds_code():
     assert re.match(r"\d+", str(_line_of("def _line_of")))
+
+
+def test_explain_reports_captured_ops_passes_and_fallbacks():
+    w = fw.randn(4, 4)
+
+    def good(x):
+        return fw.tanh(x @ w) * 1.0 + 0.0
+
+    report = fw.jit.explain(good, fw.randn(2, 4))
+    text = str(report)
+    assert report.captured_ops["matmul"] == 1 and "captured" in text
+    assert "pass simplify" in text and "pass fusion" in text
+    assert dict(report.passes)["simplify"]["simplified"] >= 1
+
+    def bad(x):
+        return x * 2.0 if x.sum().item() > 0 else x
+
+    text = str(fw.jit.explain(bad, fw.ones(2)))
+    assert "runs eagerly" in text and "fallback to eager at" in text and "item()" in text
+    assert "test_static.py" in text
