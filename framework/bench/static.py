@@ -181,7 +181,7 @@ def bench_cnn_training(batch: int = 64) -> dict:
             "trace": trace}
 
 
-# ----- transformer block ---------------------------------------------------------------------------
+# ----- transformer block ------------------------------------------------------------------------
 
 class EncoderBlock(nn.Module):
     """Pre-norm transformer encoder block: attention and feed-forward with residuals."""
@@ -226,7 +226,7 @@ def bench_transformer_training(batch: int = 16, seq: int = 64, dim: int = 128) -
             "trace": trace}
 
 
-# ----- report -------------------------------------------------------------------------------------
+# ----- report ----------------------------------------------------------------------------------
 
 TARGETS = {
     "mlp_train": ("static / numpy", 1.05, "<="),
