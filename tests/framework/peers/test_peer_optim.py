@@ -182,6 +182,16 @@ SCHEDULES = {
         o, start_factor=0.1, end_factor=0.9, total_iters=6),
     "LambdaLR": lambda lib, o: lib.optim.lr_scheduler.LambdaLR(
         o, [lambda e: 0.95 ** e, lambda e: 1 / (1 + e)]),
+    "MultiplicativeLR": lambda lib, o: lib.optim.lr_scheduler.MultiplicativeLR(
+        o, lambda e: 0.9 if e % 2 else 0.99),
+    "ConstantLR": lambda lib, o: lib.optim.lr_scheduler.ConstantLR(o, factor=0.25,
+                                                                    total_iters=4),
+    "PolynomialLR": lambda lib, o: lib.optim.lr_scheduler.PolynomialLR(o, total_iters=20,
+                                                                        power=2.0),
+    "SequentialLR-constant-poly": lambda lib, o: lib.optim.lr_scheduler.SequentialLR(
+        o, [lib.optim.lr_scheduler.ConstantLR(o, factor=0.5, total_iters=3),
+            lib.optim.lr_scheduler.PolynomialLR(o, total_iters=10, power=0.5)],
+        milestones=[4]),
     "SequentialLR": lambda lib, o: lib.optim.lr_scheduler.SequentialLR(
         o, [lib.optim.lr_scheduler.LinearLR(o, start_factor=0.2, total_iters=5),
             lib.optim.lr_scheduler.CosineAnnealingLR(o, T_max=12, eta_min=0.0),
