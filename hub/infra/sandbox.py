@@ -698,6 +698,7 @@ def run_sandboxed(
     job = Path(job_dir)
     if not job.is_dir() or job.is_symlink():
         raise ValueError(f"the job directory {job} must be an existing folder")
+    _check_job_dir(job.resolve())
     if not argv:
         raise ValueError("nothing to run: argv is empty")
     full_env = _base_env()
@@ -716,6 +717,18 @@ def run_sandboxed(
         full_env,
         ro_binds=binds,
     )
+
+
+def _check_job_dir(job: Path) -> None:
+    """Refuse job directories that would expose or hand over (chown) what is not the job's."""
+    if len(job.parts) < 3:
+        raise ValueError(f"{job} is too close to the root to be a job directory")
+    protected = [*_python_dirs()]
+    if FRAMEWORK_DIR.is_dir():
+        protected.append(FRAMEWORK_DIR.parent)  # the repository: code, instance, secrets
+    for path in protected:
+        if path == job or _under(path, job) or _under(job, path):
+            raise ValueError(f"{job} overlaps {path}: use a folder of its own for each job")
 
 
 def run_python(

@@ -614,3 +614,9 @@ def test_seccomp_program_shape():
     assert program is not None and len(program) % 8 == 0
     assert sandbox.seccomp_program("aarch64") is not None
     assert sandbox.seccomp_program("some-other-arch") is None
+
+
+@pytest.mark.parametrize("bad", ["/", "/tmp", str(ROOT), str(ROOT / "hub"), sys.prefix])
+def test_job_dir_must_be_a_folder_of_its_own(bad):
+    with pytest.raises(ValueError):
+        run_sandboxed(["/bin/true"], bad, limits=QUICK)
