@@ -318,6 +318,8 @@ def _extreme(x: Tensor, dim: Any, keepdim: bool, name: str, prim: str) -> Tensor
         def grad(g: Tensor) -> Tensor:
             ext = bk.reshape(od, _kept_shape(shape, axes))
             hit = bk.equal(x.data, ext)
+            if name in ("max", "min"):  # a NaN result came from the NaNs: they share it
+                hit = bk.logical_or(hit, bk.logical_and(bk.isnan(x.data), bk.isnan(ext)))
             weight = bk.divide(hit, bk.sum(hit, axis=axes, keepdims=True))
             return _expand_back(g, shape, axes, keepdim) * wrap(bk.astype(weight, g.dtype), bk)
 

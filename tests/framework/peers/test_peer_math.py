@@ -228,6 +228,23 @@ def test_max_with_dim_indices_and_ties_match_pytorch():
         np.testing.assert_allclose(g.numpy(), tg.numpy())
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # amax's 0/0 where NaN is the max
+def test_extremes_with_nan_match_pytorch():
+    a = np.array([[1.0, np.nan, 3.0, np.nan], [2.0, 5.0, -1.0, 0.0]])
+    for ours_fn, theirs_fn in [(lambda v: v.max(), lambda v: v.max()),
+                               (lambda v: v.min(), lambda v: v.min()),
+                               (lambda v: v.amax(1), lambda v: v.amax(1)),
+                               (lambda v: v.max(1).values, lambda v: v.max(1).values),
+                               (lambda v: v.min(1).values, lambda v: v.min(1).values)]:
+        x = fw.tensor(a, dtype=fw.float64, requires_grad=True)
+        t = torch.tensor(a, requires_grad=True)
+        y, ty = ours_fn(x), theirs_fn(t)
+        np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+        (g,) = fw.grad([y.sum()], [x])
+        (tg,) = torch.autograd.grad([ty.sum()], [t])
+        np.testing.assert_array_equal(g.numpy(), tg.numpy())
+
+
 def test_prod_gradient_with_zeros_matches_pytorch():
     a = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 4.0], [1.5, 2.0, -1.0]])
     for dim in (None, 0, 1):
