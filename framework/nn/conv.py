@@ -92,8 +92,7 @@ class _ConvNd(Module):
              f"stride={self.stride}")
         k = len(self.kernel_size)
         if self.padding != (0,) * k:
-            s += f", padding={self.padding!r}" if isinstance(self.padding, str) else \
-                f", padding={self.padding}"
+            s += f", padding={self.padding}"
         if self.dilation != (1,) * k:
             s += f", dilation={self.dilation}"
         if self.output_padding != (0,) * k:

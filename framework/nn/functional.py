@@ -225,11 +225,28 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
                   running_var: Tensor | None = None, weight: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
-    """Normalize each channel of each sample over its spatial dimensions."""
+    """Normalize each channel of each sample over its spatial dimensions; running
+    statistics (if given) are updated with the batch average of the per-sample ones."""
+    x = input
+    if x.ndim < 3:
+        raise RuntimeError(f"instance_norm: expected an input of shape (N, C, ...), got "
+                           f"{tuple(x.shape)}")
     if not use_input_stats:
-        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
-    n, c = input.shape[0], input.shape[1]
-    return group_norm(input, c, weight, bias, eps) if n else input
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    n, c = x.shape[0], x.shape[1]
+    out = group_norm(x, c, weight, bias, eps) if n else x
+    if running_mean is not None or running_var is not None:
+        dims = tuple(range(2, x.ndim))
+        count = x.numel() // (n * c) if n and c else 0
+        with no_grad():
+            mean = x.detach().mean(dims)
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) + mean.mean(0) * momentum)
+            if running_var is not None and count > 1:
+                xc = x.detach() - mean.reshape(mean.shape + (1,) * len(dims))
+                var = (xc * xc).sum(dims) / float(count - 1)
+                running_var.copy_(running_var * (1 - momentum) + var.mean(0) * momentum)
+    return out
 
 
 def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002

@@ -19,19 +19,14 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         self.num_features = num_features
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
         self.track_running_stats = track_running_stats
-        if affine:
-            self.weight = Parameter(_creation.ones(num_features, dtype=dtype))
-            self.bias = Parameter(_creation.zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, num_features, affine, affine and bias, dtype)
         if track_running_stats:
             self.register_buffer("running_mean", _creation.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", _creation.ones(num_features, dtype=dtype))
@@ -49,8 +44,9 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
@@ -71,7 +67,19 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+def _affine_params(mod: Module, n: int, weight: bool, bias: bool, dtype: Any) -> None:
+    if weight:
+        mod.weight = Parameter(_creation.ones(n, dtype=dtype))
+    else:
+        mod.register_parameter("weight", None)
+    if bias:
+        mod.bias = Parameter(_creation.zeros(n, dtype=dtype))
+    else:
+        mod.register_parameter("bias", None)
 
 
 class BatchNorm1d(_BatchNorm):
@@ -128,14 +136,14 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
     """Normalize each group of ``num_channels / num_groups`` channels per sample."""
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, dtype: Any = None) -> None:
+                 affine: bool = True, dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         if num_groups < 1 or num_channels % num_groups:
             raise ValueError(f"num_channels ({num_channels}) must be divisible by num_groups "
@@ -144,18 +152,14 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(_creation.ones(num_channels, dtype=dtype))
-            self.bias = Parameter(_creation.zeros(num_channels, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _affine_params(self, num_channels, affine, affine and bias, dtype)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
 
 
 class RMSNorm(Module):
@@ -182,24 +186,26 @@ class RMSNorm(Module):
                 f"elementwise_affine={self.elementwise_affine}")
 
 
-class InstanceNorm2d(Module):
-    """Normalize each channel of each sample over H and W (no running statistics)."""
+class InstanceNorm2d(_BatchNorm):
+    """Normalize each channel of each sample over H and W; with
+    ``track_running_stats=True`` the running statistics (averaged over the batch) are used
+    in eval mode, as in PyTorch."""
 
-    def __init__(self, num_features: int, eps: float = 1e-5, affine: bool = False,
-                 dtype: Any = None) -> None:
-        super().__init__()
-        self.num_features = num_features
-        self.eps = eps
-        self.affine = affine
-        if affine:
-            self.weight = Parameter(_creation.ones(num_features, dtype=dtype))
-            self.bias = Parameter(_creation.zeros(num_features, dtype=dtype))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+    _dims = (3, 4)
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1,
+                 affine: bool = False, track_running_stats: bool = False,
+                 dtype: Any = None, *, bias: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype,
+                         bias=bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.instance_norm(input, weight=self.weight, bias=self.bias, eps=self.eps)
-
-    def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, affine={self.affine}"
+        if input.ndim not in self._dims:
+            raise ValueError(f"InstanceNorm2d: expected a 3-D or 4-D input, got shape "
+                             f"{tuple(input.shape)}")
+        unbatched = input.ndim == 3
+        x = input.unsqueeze(0) if unbatched else input
+        out = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                              self.training or not self.track_running_stats,
+                              self.momentum if self.momentum is not None else 0.0, self.eps)
+        return out.squeeze(0) if unbatched else out

@@ -75,6 +75,11 @@ LAYERS = [
     ("rmsnorm", lambda m: m.RMSNorm(5), [(3, 4, 5)]),
     ("rmsnorm_eps_2d", lambda m: m.RMSNorm((4, 5), eps=1e-3), [(3, 4, 5)]),
     ("instancenorm2d", lambda m: m.InstanceNorm2d(3, affine=True), [(2, 3, 4, 5)]),
+    ("instancenorm2d_running", lambda m: m.InstanceNorm2d(3, momentum=0.3,
+                                                          track_running_stats=True),
+     [(2, 3, 4, 5)]),
+    ("batchnorm2d_nobias", lambda m: m.BatchNorm2d(3, bias=False), [(4, 3, 2, 2)]),
+    ("groupnorm_nobias", lambda m: m.GroupNorm(2, 4, bias=False), [(3, 4, 5)]),
     ("embedding", lambda m: m.Embedding(10, 3), [("int", (4, 5), 10)]),
     ("embedding_padding", lambda m: m.Embedding(10, 3, padding_idx=1),
      [("int", (4, 5), 10)]),
@@ -344,3 +349,75 @@ def test_linear_and_conv_default_init_bounds_match_pytorch():
                                      strict=True):
             a, b = np.abs(p.detach().numpy()).max(), np.abs(q.detach().numpy()).max()
             assert a == pytest.approx(b, rel=0.1), name
+
+
+# functional forms without a module of their own: (id, Skiff call, PyTorch call, input shapes)
+FUNCTIONAL = [
+    ("unfold", lambda F, x: F.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=(2, 1)),
+     [(2, 3, 5, 6)]),
+    ("fold", lambda F, x: F.fold(x, (5, 6), (2, 3), dilation=(1, 2), padding=1,
+                                 stride=(2, 1)), [(2, 18, 12)]),
+    ("max_pool2d_indices", lambda F, x: F.max_pool2d(x, 3, 2, 1, return_indices=True),
+     [(2, 3, 7, 8)]),
+    ("max_pool1d_indices", lambda F, x: F.max_pool1d(x, 2, return_indices=True),
+     [(2, 3, 8)]),
+    ("normalize", lambda F, x: F.normalize(x, p=3.0, dim=0), [(4, 3)]),
+    ("instance_norm", lambda F, x: F.instance_norm(x), [(2, 3, 4, 5)]),
+    ("pairwise_distance", lambda F, a, b: F.pairwise_distance(a, b, p=3.0, keepdim=True),
+     [(4, 3), (4, 3)]),
+    ("margin_ranking", lambda F, a, b: F.margin_ranking_loss(
+        a, b, (a * 0 + 1).sign() * ((a - b) * 0 - 1), margin=0.2), [(6,), (6,)]),
+    ("soft_margin", lambda F, a, b: F.soft_margin_loss(a, b.detach().sign()),
+     [(6,), (6,)]),
+    ("dropout_eval", lambda F, x: F.dropout(x, 0.5, training=False), [(3, 4)]),
+    ("embedding_max_norm", lambda F, w: F.embedding(
+        (w[:1, :1] * 0).long() + _idx(F), w.detach(), max_norm=1.0) * w.sum(), [(5, 3)]),
+]
+
+
+def _idx(F):
+    data = [[0, 2], [4, 2]]
+    return fw.tensor(data) if F is nn.functional else torch.tensor(data)
+
+
+@pytest.mark.parametrize("name,call,specs", FUNCTIONAL, ids=[e[0] for e in FUNCTIONAL])
+def test_functional_matches_pytorch(name, call, specs):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = [rng.standard_normal(s) for s in specs]
+    fx = [fw.tensor(a, requires_grad=True) for a in arrays]
+    tx = [torch.tensor(a, requires_grad=True) for a in arrays]
+    fy = call(nn.functional, *fx)
+    ty = call(tnn.functional, *tx)
+    if isinstance(ty, tuple):
+        np.testing.assert_array_equal(fy[1].numpy(), ty[1].numpy())
+        fy, ty = fy[0], ty[0]
+    np.testing.assert_allclose(fy.detach().numpy(), ty.detach().numpy(), rtol=1e-9,
+                               atol=1e-12)
+    g = rng.standard_normal(ty.shape)
+    (fy * fw.tensor(g)).sum().backward()
+    (ty * torch.tensor(g)).sum().backward()
+    for a, b in zip(fx, tx, strict=True):
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+def test_one_hot_matches_pytorch():
+    idx = np.array([[0, 3], [2, 1]])
+    np.testing.assert_array_equal(nn.functional.one_hot(fw.tensor(idx), 5).numpy(),
+                                  tnn.functional.one_hot(torch.tensor(idx), 5).numpy())
+    np.testing.assert_array_equal(nn.functional.one_hot(fw.tensor(idx)).numpy(),
+                                  tnn.functional.one_hot(torch.tensor(idx)).numpy())
+
+
+@pytest.mark.parametrize("factory", [
+    lambda m: m.Sequential(m.Linear(3, 4), m.ReLU(), m.Dropout(0.5), m.Linear(4, 2)),
+    lambda m: m.Conv2d(3, 8, 3, stride=2, padding="valid", bias=False),
+    lambda m: m.BatchNorm2d(4), lambda m: m.Embedding(10, 3, padding_idx=0),
+    lambda m: m.LayerNorm((2, 3)), lambda m: m.GELU(approximate="tanh"),
+    lambda m: m.ConvTranspose2d(4, 2, 3, stride=2, output_padding=1),
+    lambda m: m.MaxPool2d(3, stride=2, padding=1), lambda m: m.CrossEntropyLoss(),
+], ids=["sequential", "conv2d", "batchnorm", "embedding", "layernorm", "gelu",
+        "conv_transpose", "maxpool", "cross_entropy"])
+def test_repr_matches_pytorch(factory):
+    ours = repr(factory(nn)).split("  # ")[0]
+    assert ours == repr(factory(tnn))
