@@ -720,15 +720,31 @@ def run_sandboxed(
 
 
 def _check_job_dir(job: Path) -> None:
-    """Refuse job directories that would expose or hand over (chown) what is not the job's."""
+    """Refuse job directories that would expose or hand over (chown) what is not the job's.
+
+    A job directory may not be, or contain, the repository, the instance folder or the Python
+    installation, nor lie inside the code (``framework``, ``hub``, the Python installation).
+    """
     if len(job.parts) < 3:
         raise ValueError(f"{job} is too close to the root to be a job directory")
-    protected = [*_python_dirs()]
+    code = [*_python_dirs()]
+    points = []
     if FRAMEWORK_DIR.is_dir():
-        protected.append(FRAMEWORK_DIR.parent)  # the repository: code, instance, secrets
-    for path in protected:
+        repo = FRAMEWORK_DIR.parent
+        code += [FRAMEWORK_DIR, repo / "hub"]
+        points.append(repo)
+    try:
+        from flask import current_app
+
+        points.append(Path(current_app.instance_path).resolve())
+    except (ImportError, RuntimeError):  # no Flask, or no app context
+        pass
+    for path in code:
         if path == job or _under(path, job) or _under(job, path):
             raise ValueError(f"{job} overlaps {path}: use a folder of its own for each job")
+    for path in points:
+        if path == job or _under(path, job):
+            raise ValueError(f"{job} contains {path}: use a folder of its own for each job")
 
 
 def run_python(

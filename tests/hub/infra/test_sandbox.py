@@ -620,3 +620,12 @@ def test_seccomp_program_shape():
 def test_job_dir_must_be_a_folder_of_its_own(bad):
     with pytest.raises(ValueError):
         run_sandboxed(["/bin/true"], bad, limits=QUICK)
+
+
+def test_job_dir_may_not_be_the_app_instance(app, tmp_path):
+    with app.app_context():
+        with pytest.raises(ValueError, match="contains"):
+            run_sandboxed(["/bin/true"], app.instance_path, limits=QUICK)
+        inside = Path(app.instance_path) / "sandbox-jobs" / "job-1"
+        inside.mkdir(parents=True)
+        assert run_sandboxed(["/bin/true"], inside, limits=QUICK).ok
