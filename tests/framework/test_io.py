@@ -259,3 +259,14 @@ def test_every_schedule_state_survives_save_and_load(tmp_path, name):
         s2.step()
         assert o2.param_groups[0]["lr"] == o1.param_groups[0]["lr"]
         assert o2.param_groups[0]["momentum"] == o1.param_groups[0]["momentum"]
+
+
+def test_a_bare_tensor_or_list_at_the_top(tmp_path):
+    t = fw.randn(2, 3, requires_grad=True)
+    fw.save(t, tmp_path / "t.st")
+    back = fw.load(tmp_path / "t.st")
+    assert isinstance(back, fw.Tensor) and not back.requires_grad
+    np.testing.assert_array_equal(back.numpy(), t.detach().numpy())
+    fw.save([t.detach(), {"k": t.detach()}], tmp_path / "l.st")
+    a, b = fw.load(tmp_path / "l.st")
+    np.testing.assert_array_equal(a.numpy(), b["k"].numpy())
