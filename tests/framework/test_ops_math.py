@@ -5,6 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import framework as fw
 from framework.autograd import gradcheck, gradgradcheck
@@ -409,3 +412,43 @@ def test_rounded_division_keeps_integers_and_has_zero_gradient():
         ints // 0
     with pytest.raises(ValueError, match="rounding_mode must be"):
         fw.div(ints, 2, rounding_mode="round")
+
+
+# ----- property: broadcasting of binary ops agrees with NumPy ------------------------------
+
+_NUMPY_BINARY = {
+    "add": (fw.add, np.add), "sub": (fw.sub, np.subtract), "mul": (fw.mul, np.multiply),
+    "div": (fw.div, np.divide), "maximum": (fw.maximum, np.maximum),
+    "minimum": (fw.minimum, np.minimum), "fmod": (fw.fmod, np.fmod),
+    "remainder": (fw.remainder, np.remainder),
+}
+
+
+def _reduce_to(g, shape):
+    lead = g.ndim - len(shape)
+    g = g.sum(axis=tuple(range(lead))) if lead else g
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return g.sum(axis=axes, keepdims=True) if axes else g
+
+
+@settings(max_examples=40, deadline=None)
+@given(shapes=mutually_broadcastable_shapes(num_shapes=2, max_dims=4, max_side=3),
+       name=st.sampled_from(sorted(_NUMPY_BINARY)), seed=st.integers(0, 2**16))
+def test_binary_broadcasting_matches_numpy(shapes, name, seed):
+    r = np.random.default_rng(seed)
+    (sa, sb), _ = shapes
+    a = r.standard_normal(sa)
+    b = r.uniform(0.5, 2.0, sb) * r.choice([-1, 1], sb)
+    ours, ref = _NUMPY_BINARY[name]
+    x = fw.tensor(a, dtype=fw.float64, requires_grad=True)
+    y = fw.tensor(b, dtype=fw.float64, requires_grad=True)
+    out = ours(x, y)
+    np.testing.assert_allclose(out.detach().numpy(), ref(a, b), rtol=1e-12)
+    up = r.standard_normal(out.shape)
+    gx, gy = fw.grad([out], [x, y], [fw.tensor(up, dtype=fw.float64)])
+    assert gx.shape == sa and gy.shape == sb
+    if name in ("add", "mul"):
+        bb = np.broadcast_to(b, out.shape) if name == "mul" else 1.0
+        aa = np.broadcast_to(a, out.shape) if name == "mul" else 1.0
+        np.testing.assert_allclose(gx.numpy(), _reduce_to(up * bb, sa), rtol=1e-12)
+        np.testing.assert_allclose(gy.numpy(), _reduce_to(up * aa, sb), rtol=1e-12)
