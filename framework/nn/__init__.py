@@ -70,9 +70,9 @@ from .pooling import (
     MaxPool1d,
     MaxPool2d,
 )
-from .transformer import TransformerEncoder, TransformerEncoderLayer
 from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell
 from .sparse import Embedding
+from .transformer import TransformerEncoder, TransformerEncoderLayer
 
 __all__ = [
     "TransformerEncoder", "TransformerEncoderLayer",
