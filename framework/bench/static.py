@@ -1,5 +1,7 @@
 """Static vs eager vs hand-written NumPy (``python -m framework.bench.static``).
 
+Times are the best of several interleaved rounds (robust to a busy machine).
+
 The dynamic-to-static benchmarks of ``make bench``: the same training steps and inference
 runs timed eagerly, as ``fw.jit.to_static`` programs, and as hand-written NumPy, in one
 process. Prints each figure, the ratios the targets are stated in, and the trace times.
@@ -26,20 +28,27 @@ import framework.nn.functional as F
 from framework import nn
 
 
-def _time(fn: Callable[[], Any], budget: float = 0.6, repeats: int = 5) -> float:
-    """Median seconds per call over ``repeats`` batches filling about ``budget`` seconds."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    n = max(1, int(budget / repeats / once))
-    samples = []
-    for _ in range(repeats):
+def _compare(fns: dict[str, Callable[[], Any]], budget: float = 1.5,
+             rounds: int = 7) -> dict[str, float]:
+    """Seconds per call of each function: the best of ``rounds`` rounds, the functions
+    interleaved within each round so that they share the machine's conditions."""
+    for fn in fns.values():
+        fn()
+    counts = {}
+    for name, fn in fns.items():
         t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        samples.append((time.perf_counter() - t0) / n)
-    return float(np.median(samples))
+        fn()
+        once = max(time.perf_counter() - t0, 1e-7)
+        counts[name] = max(1, int(budget / len(fns) / rounds / once))
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            n = counts[name]
+            t0 = time.perf_counter()
+            for _ in range(n):
+                fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / n)
+    return best
 
 
 def _traced(step: Callable, *args: Any) -> tuple[Any, float]:
@@ -129,11 +138,9 @@ def bench_mlp_training(batch: int = 128) -> dict:
     eager = _train_step(eager_model, fw.optim.SGD(eager_model.parameters(), lr=0.01))
     static, trace = _traced(_train_step(static_model,
                                         fw.optim.SGD(static_model.parameters(), lr=0.01)), x, y)
-    t_np = _time(lambda: hand.step(xa, ya))
-    t_eager = _time(lambda: eager(x, y))
-    t_static = _time(lambda: static(x, y))
-    return {"name": f"MLP 784-256-128-10 training step, batch {batch}", "numpy": t_np,
-            "eager": t_eager, "static": t_static, "trace": trace}
+    t = _compare({"numpy": lambda: hand.step(xa, ya), "eager": lambda: eager(x, y),
+                  "static": lambda: static(x, y)})
+    return {"name": f"MLP 784-256-128-10 training step, batch {batch}", **t, "trace": trace}
 
 
 def bench_mlp_inference(batch: int) -> dict:
@@ -157,8 +164,8 @@ def bench_mlp_inference(batch: int) -> dict:
     static()
     trace = time.perf_counter() - t0
     np.testing.assert_allclose(static().numpy(), hand.forward(xa), rtol=1e-4, atol=1e-5)
-    return {"name": f"MLP inference, batch {batch}", "numpy": _time(lambda: hand.forward(xa)),
-            "eager": _time(eager), "static": _time(static), "trace": trace}
+    t = _compare({"numpy": lambda: hand.forward(xa), "eager": eager, "static": static})
+    return {"name": f"MLP inference, batch {batch}", **t, "trace": trace}
 
 
 # ----- CNN ----------------------------------------------------------------------------------------
@@ -176,9 +183,8 @@ def bench_cnn_training(batch: int = 64) -> dict:
     em, sm = _cnn_model(), _cnn_model()
     eager = _train_step(em, fw.optim.SGD(em.parameters(), lr=0.01))
     static, trace = _traced(_train_step(sm, fw.optim.SGD(sm.parameters(), lr=0.01)), x, y)
-    return {"name": f"CNN training step, batch {batch}", "numpy": None,
-            "eager": _time(lambda: eager(x, y)), "static": _time(lambda: static(x, y)),
-            "trace": trace}
+    t = _compare({"eager": lambda: eager(x, y), "static": lambda: static(x, y)})
+    return {"name": f"CNN training step, batch {batch}", "numpy": None, **t, "trace": trace}
 
 
 # ----- transformer block ------------------------------------------------------------------------
@@ -222,7 +228,7 @@ def bench_transformer_training(batch: int = 16, seq: int = 64, dim: int = 128) -
     static, trace = _traced(make(models[1]), x)
     return {"name": f"Transformer block training step (d={dim}, 4 heads, seq {seq}, "
                     f"batch {batch})", "numpy": None,
-            "eager": _time(lambda: eager(x)), "static": _time(lambda: static(x)),
+            **_compare({"eager": lambda: eager(x), "static": lambda: static(x)}),
             "trace": trace}
 
 
@@ -267,9 +273,22 @@ def main(argv: list[str] | None = None) -> int:
                                  description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller batches (a smoke run)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS threads (default 1: steady figures on a shared machine)")
     args = ap.parse_args(argv)
-    results = run(args.quick)
-    print("Skiff dynamic-to-static benchmarks (times in ms per call, median)")
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with the bench extra
+        limits = None
+    else:
+        limits = threadpool_limits(args.threads)
+    try:
+        results = run(args.quick)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+    print(f"Skiff dynamic-to-static benchmarks (ms per call, best of interleaved rounds, "
+          f"{args.threads} BLAS thread(s))")
     print(f"{'benchmark':70s} {'numpy':>9s} {'eager':>9s} {'static':>9s} {'trace':>9s} "
           f"{'static/np':>9s} {'eager/st':>9s}  target")
     for r in results.values():
