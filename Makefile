@@ -47,6 +47,7 @@ test: $(TEST_STAMP)
 bench: $(TEST_STAMP)
 	$(PY) -m framework.bench.perf
 	$(PY) -m framework.bench.backends
+	$(PY) -m framework.bench.static
 
 bench-hub: $(TEST_STAMP)
 	$(PY) -m hub.bench
