@@ -176,6 +176,91 @@ def _cnn_model() -> nn.Module:
                          nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 5 * 5, 10))
 
 
+class NumpyCNN:
+    """The CNN by hand, im2col in channels-last layout (no transposes between layers):
+    forward, backward of softmax cross-entropy, SGD. Same shapes and work as the model."""
+
+    def __init__(self, lr: float, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        f = np.float32
+        self.w1 = (rng.standard_normal((8, 9)) / 3).astype(f)
+        self.b1 = np.zeros(8, f)
+        self.w2 = (rng.standard_normal((16, 72)) / 8.5).astype(f)
+        self.b2 = np.zeros(16, f)
+        self.w3 = (rng.standard_normal((10, 400)) / 20).astype(f)
+        self.b3 = np.zeros(10, f)
+        self.lr = f(lr)
+
+    @staticmethod
+    def _cols(x: np.ndarray) -> np.ndarray:  # (N, H, W, C) -> (N*OH*OW, C*9)
+        win = np.lib.stride_tricks.sliding_window_view(x, (3, 3), axis=(1, 2))
+        n, oh, ow = win.shape[:3]
+        return win.reshape(n * oh * ow, -1), (n, oh, ow)
+
+    @staticmethod
+    def _pool(h: np.ndarray) -> tuple:
+        n, hh, ww, c = h.shape
+        hh2, ww2 = hh // 2, ww // 2
+        v = h[:, :hh2 * 2, :ww2 * 2].reshape(n, hh2, 2, ww2, 2, c)
+        p = v.max(axis=(2, 4))
+        mask = v == p[:, :, None, :, None]
+        return p, mask
+
+    @staticmethod
+    def _unpool(g: np.ndarray, mask: np.ndarray, shape: tuple) -> np.ndarray:
+        n, hh2, _, ww2, _, c = mask.shape
+        out = np.zeros(shape, np.float32)
+        out[:, :hh2 * 2, :ww2 * 2] = (mask * g[:, :, None, :, None]).reshape(
+            n, hh2 * 2, ww2 * 2, c)
+        return out
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> float:
+        n = x.shape[0]
+        c1, (_, oh1, ow1) = self._cols(x.reshape(n, 28, 28, 1))
+        h1 = c1 @ self.w1.T
+        h1 += self.b1
+        np.maximum(h1, 0, out=h1)
+        h1 = h1.reshape(n, oh1, ow1, 8)
+        p1, m1 = self._pool(h1)
+        c2, (_, oh2, ow2) = self._cols(p1)
+        h2 = c2 @ self.w2.T
+        h2 += self.b2
+        np.maximum(h2, 0, out=h2)
+        h2 = h2.reshape(n, oh2, ow2, 16)
+        p2, m2 = self._pool(h2)
+        f = p2.reshape(n, 400)
+        z = f @ self.w3.T
+        z += self.b3
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        loss = float(np.log(s).mean() - z[np.arange(n), y].mean())
+        g = e / s
+        g[np.arange(n), y] -= 1
+        g /= n
+        gw3, gb3 = g.T @ f, g.sum(0)
+        gp2 = (g @ self.w3).reshape(p2.shape)
+        gh2 = self._unpool(gp2, m2, h2.shape)
+        gh2 *= h2 > 0
+        gh2 = gh2.reshape(-1, 16)
+        gw2, gb2 = gh2.T @ c2, gh2.sum(0)
+        gc2 = (gh2 @ self.w2).reshape(n, oh2, ow2, 8, 3, 3)
+        gp1 = np.zeros(p1.shape, np.float32)
+        for i in range(3):
+            for j in range(3):
+                gp1[:, i:i + oh2, j:j + ow2, :] += gc2[..., i, j]
+        gh1 = self._unpool(gp1, m1, h1.shape)
+        gh1 *= h1 > 0
+        gh1 = gh1.reshape(-1, 8)
+        gw1, gb1 = gh1.T @ c1, gh1.sum(0)
+        lr = self.lr
+        for p, gp in ((self.w1, gw1), (self.b1, gb1), (self.w2, gw2), (self.b2, gb2),
+                      (self.w3, gw3), (self.b3, gb3)):
+            gp *= -lr
+            p += gp
+        return loss
+
+
 def bench_cnn_training(batch: int = 64) -> dict:
     rng = np.random.default_rng(0)
     x = fw.from_numpy(rng.standard_normal((batch, 1, 28, 28)).astype(np.float32))
@@ -183,8 +268,11 @@ def bench_cnn_training(batch: int = 64) -> dict:
     em, sm = _cnn_model(), _cnn_model()
     eager = _train_step(em, fw.optim.SGD(em.parameters(), lr=0.01))
     static, trace = _traced(_train_step(sm, fw.optim.SGD(sm.parameters(), lr=0.01)), x, y)
-    t = _compare({"eager": lambda: eager(x, y), "static": lambda: static(x, y)})
-    return {"name": f"CNN training step, batch {batch}", "numpy": None, **t, "trace": trace}
+    hand = NumpyCNN(0.01)
+    xa, ya = x.numpy(), y.numpy()
+    t = _compare({"numpy": lambda: hand.step(xa, ya), "eager": lambda: eager(x, y),
+                  "static": lambda: static(x, y)})
+    return {"name": f"CNN training step, batch {batch}", **t, "trace": trace}
 
 
 # ----- transformer block ------------------------------------------------------------------------
@@ -203,6 +291,94 @@ class EncoderBlock(nn.Module):
         h = self.norm1(x)
         x = x + self.attn(h, h, h, need_weights=False)[0]
         return x + self.ff(self.norm2(x))
+
+
+class NumpyEncoderBlock:
+    """The pre-norm encoder block by hand: layer norms, 4-head attention, exact-GELU
+    feed-forward, residuals; loss mean(y**2); full backward; SGD."""
+
+    def __init__(self, dim: int, heads: int, hidden: int, lr: float, seed: int = 0) -> None:
+        rng = np.random.default_rng(seed)
+        f = np.float32
+
+        def w(o: int, i: int) -> np.ndarray:
+            return (rng.standard_normal((o, i)) / np.sqrt(i)).astype(f)
+
+        self.heads = heads
+        self.p = {"g1": np.ones(dim, f), "be1": np.zeros(dim, f), "win": w(3 * dim, dim),
+                  "bin": np.zeros(3 * dim, f), "wo": w(dim, dim), "bo": np.zeros(dim, f),
+                  "g2": np.ones(dim, f), "be2": np.zeros(dim, f), "w1": w(hidden, dim),
+                  "b1": np.zeros(hidden, f), "w2": w(dim, hidden), "b2": np.zeros(dim, f)}
+        self.lr = f(lr)
+
+    @staticmethod
+    def _ln(x: np.ndarray, g: np.ndarray, b: np.ndarray) -> tuple:
+        mu = x.mean(-1, keepdims=True)
+        d = x - mu
+        inv = 1.0 / np.sqrt((d * d).mean(-1, keepdims=True) + np.float32(1e-5))
+        xh = d * inv
+        return xh * g + b, (xh, inv)
+
+    @staticmethod
+    def _ln_back(dy: np.ndarray, g: np.ndarray, cache: tuple) -> tuple:
+        xh, inv = cache
+        dxh = dy * g
+        dx = (dxh - dxh.mean(-1, keepdims=True)
+              - xh * (dxh * xh).mean(-1, keepdims=True)) * inv
+        return dx, (dy * xh).reshape(-1, xh.shape[-1]).sum(0), dy.reshape(
+            -1, xh.shape[-1]).sum(0)
+
+    def step(self, x: np.ndarray) -> float:
+        from ..backend.numpy_backend import erf
+
+        p, hN = self.p, self.heads
+        bsz, t, d = x.shape
+        dh = d // hN
+        scale = np.float32(1 / np.sqrt(dh))
+        h, c1 = self._ln(x, p["g1"], p["be1"])
+        qkv = h @ p["win"].T + p["bin"]
+        q, k, v = (qkv[..., i * d:(i + 1) * d].reshape(bsz, t, hN, dh).transpose(0, 2, 1, 3)
+                   for i in range(3))
+        sc = (q @ k.transpose(0, 1, 3, 2)) * scale
+        sc -= sc.max(-1, keepdims=True)
+        pr = np.exp(sc)
+        pr /= pr.sum(-1, keepdims=True)
+        a = (pr @ v).transpose(0, 2, 1, 3).reshape(bsz, t, d)
+        x1 = x + a @ p["wo"].T + p["bo"]
+        h2, c2 = self._ln(x1, p["g2"], p["be2"])
+        f1 = h2 @ p["w1"].T + p["b1"]
+        cdf = np.float32(0.5) * (1 + erf(f1 * np.float32(0.7071067811865476)))
+        gl = f1 * cdf
+        y = x1 + gl @ p["w2"].T + p["b2"]
+        loss = float((y * y).mean())
+        dy = y * np.float32(2.0 / y.size)
+        g = {}
+        g["w2"], g["b2"] = dy.reshape(-1, d).T @ gl.reshape(-1, gl.shape[-1]), dy.reshape(
+            -1, d).sum(0)
+        dgl = dy @ p["w2"]
+        pdf = np.exp(np.float32(-0.5) * f1 * f1) * np.float32(0.3989422804014327)
+        df1 = dgl * (cdf + f1 * pdf)
+        g["w1"], g["b1"] = df1.reshape(-1, df1.shape[-1]).T @ h2.reshape(-1, d), df1.reshape(
+            -1, df1.shape[-1]).sum(0)
+        dx1, g["g2"], g["be2"] = self._ln_back(df1 @ p["w1"], p["g2"], c2)
+        dx1 += dy
+        g["wo"], g["bo"] = dx1.reshape(-1, d).T @ a.reshape(-1, d), dx1.reshape(-1, d).sum(0)
+        da = (dx1 @ p["wo"]).reshape(bsz, t, hN, dh).transpose(0, 2, 1, 3)
+        dpr = da @ v.transpose(0, 1, 3, 2)
+        dv = pr.transpose(0, 1, 3, 2) @ da
+        ds = pr * (dpr - (dpr * pr).sum(-1, keepdims=True)) * scale
+        dq = ds @ k
+        dk = ds.transpose(0, 1, 3, 2) @ q
+        dqkv = np.concatenate([z.transpose(0, 2, 1, 3).reshape(bsz, t, d)
+                               for z in (dq, dk, dv)], axis=-1)
+        g["win"] = dqkv.reshape(-1, 3 * d).T @ h.reshape(-1, d)
+        g["bin"] = dqkv.reshape(-1, 3 * d).sum(0)
+        _, g["g1"], g["be1"] = self._ln_back(dqkv @ p["win"], p["g1"], c1)
+        lr = self.lr
+        for name, gp in g.items():
+            gp *= -lr
+            p[name] += gp
+        return loss
 
 
 def bench_transformer_training(batch: int = 16, seq: int = 64, dim: int = 128) -> dict:
@@ -226,9 +402,12 @@ def bench_transformer_training(batch: int = 16, seq: int = 64, dim: int = 128) -
 
     eager = make(models[0])
     static, trace = _traced(make(models[1]), x)
+    hand = NumpyEncoderBlock(dim, 4, 4 * dim, 0.01)
+    xa = x.numpy()
     return {"name": f"Transformer block training step (d={dim}, 4 heads, seq {seq}, "
-                    f"batch {batch})", "numpy": None,
-            **_compare({"eager": lambda: eager(x), "static": lambda: static(x)}),
+                    f"batch {batch})",
+            **_compare({"numpy": lambda: hand.step(xa), "eager": lambda: eager(x),
+                        "static": lambda: static(x)}),
             "trace": trace}
 
 
