@@ -35,10 +35,10 @@ FEATURES = (
 
 class _DatabaseId(IntegerConverter):
     """``<int:…>`` in URLs: ids beyond a database integer are simply not found (404), instead
-    of overflowing the database driver."""
+    of overflowing the database driver. Primary keys are ``Integer``: 32 bits on PostgreSQL."""
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's name
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 

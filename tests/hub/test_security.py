@@ -221,3 +221,11 @@ def test_unexpected_errors_get_a_500_page_or_json(app, client):
                                "An unexpected error occurred. It has been logged."}}
     assert "Forbidden" in client.get("/_forbidden").get_data(as_text=True)
     assert client.delete("/").status_code == 405
+
+
+def test_ids_beyond_a_database_integer_are_not_found(client, make_user, login):
+    """2**31 overflows PostgreSQL's integer columns: it must be a 404, never a 500."""
+    login(client, make_user(role="admin"))
+    for big in (2**31 - 1, 2**31, 2**63):
+        assert client.post(f"/admin/users/{big}/role", data={"role": "member"}).status_code == 404
+        assert client.post(f"/admin/reports/{big}", data={"decision": "dismiss"}).status_code == 404
