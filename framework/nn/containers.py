@@ -38,6 +38,7 @@ class Sequential(Module):
                 self.add_module(str(i), mod)
 
     def forward(self, input: Any) -> Any:  # noqa: A002 - PyTorch's argument name
+        """Feed ``input`` through the modules in order."""
         for mod in self._modules.values():
             input = mod(input)
         return input
@@ -70,15 +71,18 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def append(self, module: Module) -> Sequential:
+        """Add ``module`` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> Sequential:
+        """Add each of ``modules`` at the end."""
         for m in modules:
             self.append(m)
         return self
 
     def insert(self, index: int, module: Module) -> Sequential:
+        """Insert ``module`` before position ``index``."""
         mods = list(self._modules.values())
         n = len(mods)
         if not -n <= index <= n:
@@ -126,10 +130,12 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add ``module`` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Add each of ``modules`` at the end."""
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
             raise TypeError("ModuleList.extend expects an iterable of modules")
         for m in modules:
@@ -137,6 +143,7 @@ class ModuleList(Module):
         return self
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
         mods = list(self._modules.values())
         mods.insert(index, module)
         self._modules.clear()
@@ -144,6 +151,7 @@ class ModuleList(Module):
             self.add_module(str(i), m)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """A ModuleList is a container; its parent's forward iterates over it."""
         raise NotImplementedError("ModuleList has no forward(); iterate over it in yours")
 
 
@@ -174,26 +182,33 @@ class ModuleDict(Module):
         return key in self._modules
 
     def keys(self) -> Iterable[str]:
+        """The names."""
         return self._modules.keys()
 
     def values(self) -> Iterable[Module]:
+        """The modules."""
         return self._modules.values()
 
     def items(self) -> Iterable[tuple[str, Module]]:
+        """``(name, module)`` pairs."""
         return self._modules.items()
 
     def pop(self, key: str) -> Module:
+        """Remove and return the module named ``key``."""
         return self._modules.pop(key)
 
     def clear(self) -> None:
+        """Remove every module."""
         self._modules.clear()
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
+        """Add or replace modules from a mapping or ``(name, module)`` pairs."""
         pairs = modules.items() if isinstance(modules, Mapping) else modules
         for key, mod in pairs:
             self.add_module(key, mod)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """A ModuleDict is a container; its parent's forward indexes it."""
         raise NotImplementedError("ModuleDict has no forward(); index it in yours")
 
 

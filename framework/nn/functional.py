@@ -165,6 +165,7 @@ def avg_pool1d(input: Tensor, kernel_size: int, stride: Any = None, padding: int
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: int) -> Tensor:  # noqa: A002
+    """Average over bins that split the last dimension into ``output_size`` cells."""
     one = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1, one)).squeeze(-2)
 

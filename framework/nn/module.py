@@ -80,6 +80,7 @@ class Module:
         d["_forward_hooks"] = OrderedDict()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """The computation; subclasses define it and callers use ``module(...)``."""
         raise NotImplementedError(
             f"{type(self).__name__} has no forward(); define forward(self, ...) in the subclass"
         )
@@ -241,6 +242,7 @@ class Module:
         return mod
 
     def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (e.g. ``"encoder.0.weight"``)."""
         path, _, name = target.rpartition(".")
         mod = self.get_submodule(path)
         if name not in mod._parameters or mod._parameters[name] is None:
@@ -248,6 +250,7 @@ class Module:
         return mod._parameters[name]
 
     def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (e.g. ``"bn.running_mean"``)."""
         path, _, name = target.rpartition(".")
         mod = self.get_submodule(path)
         if name not in mod._buffers or mod._buffers[name] is None:
@@ -272,10 +275,12 @@ class Module:
             yield from mod.named_modules(memo, sub, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every submodule, depth first."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """``(name, module)`` for the direct submodules."""
         seen: set[int] = set()
         for name, mod in self._modules.items():
             if mod is not None and id(mod) not in seen:
@@ -283,6 +288,7 @@ class Module:
                 yield name, mod
 
     def children(self) -> Iterator[Module]:
+        """The direct submodules."""
         for _, m in self.named_children():
             yield m
 
@@ -307,14 +313,18 @@ class Module:
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """The parameters (of submodules too unless ``recurse=False``), each once; pass them
+        to an optimizer."""
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """``(dotted name, buffer)`` pairs."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """The buffers (running statistics and other saved state that is not learned)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -339,6 +349,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every parameter; returns the module."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -401,15 +412,19 @@ class Module:
         return self
 
     def float(self) -> Module:
+        """Floating parameters and buffers to float32, in place."""
         return self.to(_dt.float32)
 
     def double(self) -> Module:
+        """Floating parameters and buffers to float64, in place."""
         return self.to(_dt.float64)
 
     def half(self) -> Module:
+        """Floating parameters and buffers to float16, in place."""
         return self.to(_dt.float16)
 
     def type(self, dst_type: Any) -> Module:
+        """``to(dst_type)``."""
         return self.to(dst_type)
 
     # ----- state dict -----------------------------------------------------------------------
