@@ -21,6 +21,24 @@ from ._util import (
     wrap,
 )
 
+
+def shape_error(op: str, err: Exception, *tensors: Tensor) -> RuntimeError:
+    """The error for operands whose shapes do not broadcast: the op, the shapes and where."""
+    shapes = [tuple(t.shape) for t in tensors]
+    nd = max(len(sh) for sh in shapes)
+    padded = [(1,) * (nd - len(sh)) + sh for sh in shapes]
+    listed = " and ".join(str(sh) for sh in shapes)
+    for d in range(nd):
+        sizes = sorted({p[d] for p in padded} - {1})
+        if len(sizes) > 1:
+            return RuntimeError(
+                f"{op}: shapes {listed} do not broadcast: sizes "
+                f"{' and '.join(map(str, sizes))} at dimension {d - nd} (sizes must match or "
+                "be 1)"
+            )
+    return RuntimeError(f"{op}: shapes {listed}: {err}")
+
+
 # ----- arithmetic ------------------------------------------------------------------------
 
 
@@ -28,7 +46,10 @@ def add(a: Any, b: Any, alpha: Any = 1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     a, b = binary_operands(a, b, "add")
-    out = wrap(a._bk.add(a.data, b.data), a._bk)
+    try:
+        out = wrap(a._bk.add(a.data, b.data), a._bk)
+    except ValueError as err:
+        raise shape_error("add", err, a, b) from None
     if recording(a, b):
         sa, sb, ra, rb = a.shape, b.shape, a.requires_grad, b.requires_grad
         record(out, "Add", (a, b),
@@ -40,7 +61,10 @@ def sub(a: Any, b: Any, alpha: Any = 1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
     a, b = binary_operands(a, b, "sub")
-    out = wrap(a._bk.subtract(a.data, b.data), a._bk)
+    try:
+        out = wrap(a._bk.subtract(a.data, b.data), a._bk)
+    except ValueError as err:
+        raise shape_error("sub", err, a, b) from None
     if recording(a, b):
         sa, sb, ra, rb = a.shape, b.shape, a.requires_grad, b.requires_grad
         record(out, "Sub", (a, b),
@@ -53,7 +77,10 @@ subtract = sub
 
 def mul(a: Any, b: Any) -> Tensor:
     a, b = binary_operands(a, b, "mul")
-    out = wrap(a._bk.multiply(a.data, b.data), a._bk)
+    try:
+        out = wrap(a._bk.multiply(a.data, b.data), a._bk)
+    except ValueError as err:
+        raise shape_error("mul", err, a, b) from None
     if recording(a, b):
         ra, rb = a.requires_grad, b.requires_grad
         record(out, "Mul", (a, b),
@@ -75,7 +102,10 @@ def div(a: Any, b: Any, rounding_mode: str | None = None) -> Tensor:
 
         a = a.astype(_dt.get_default_dtype())
         b = b.astype(_dt.get_default_dtype())
-    out = wrap(a._bk.divide(a.data, b.data), a._bk)
+    try:
+        out = wrap(a._bk.divide(a.data, b.data), a._bk)
+    except ValueError as err:
+        raise shape_error("div", err, a, b) from None
     if recording(a, b):
         ra, rb = a.requires_grad, b.requires_grad
         record(out, "Div", (a, b),
@@ -127,7 +157,10 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - PyTorch's name
     if isinstance(a, Tensor) and isinstance(b, (int, float)) and not isinstance(b, bool):
         return _pow_scalar(a, b)
     a, b = binary_operands(a, b, "pow")
-    out = wrap(a._bk.power(a.data, b.data), a._bk)
+    try:
+        out = wrap(a._bk.power(a.data, b.data), a._bk)
+    except ValueError as err:
+        raise shape_error("pow", err, a, b) from None
     if recording(a, b):
         ra, rb = a.requires_grad, b.requires_grad
         yd = out.data
@@ -518,7 +551,10 @@ def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tenso
 def _compare(prim: str, name: str):
     def op(a: Any, b: Any) -> Tensor:
         a, b = binary_operands(a, b, name)
-        return wrap(getattr(a._bk, prim)(a.data, b.data), a._bk)
+        try:
+            return wrap(getattr(a._bk, prim)(a.data, b.data), a._bk)
+        except ValueError as err:
+            raise shape_error(name, err, a, b) from None
 
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` comparison; a bool tensor, not differentiable."
@@ -552,7 +588,10 @@ def _bitwise(prim: str, name: str):
         if a.dtype.kind not in "biu":
             raise TypeError(f"{name}: only bool and integer tensors are supported, got "
                             f"{a.dtype}")
-        return wrap(getattr(a._bk, prim)(a.data, b.data), a._bk)
+        try:
+            return wrap(getattr(a._bk, prim)(a.data, b.data), a._bk)
+        except ValueError as err:
+            raise shape_error(name, err, a, b) from None
 
     op.__name__ = name
     op.__doc__ = (f"Elementwise ``{name}`` of bool or integer tensors (``&``, ``|``, ``^`` "
@@ -602,7 +641,10 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Tensor:  # no
         a = Tensor(a)
     a, b = binary_operands(a, b, "where")
     bk = a._bk
-    out = wrap(bk.where(cond.data, a.data, b.data), bk)
+    try:
+        out = wrap(bk.where(cond.data, a.data, b.data), bk)
+    except ValueError as err:
+        raise shape_error("where", err, cond, a, b) from None
     if recording(a, b):
         ra, rb = a.requires_grad, b.requires_grad
         zero = wrap(bk.zeros((), a.dtype), bk)
@@ -619,7 +661,10 @@ def _extremum(a: Any, b: Any, name: str) -> Tensor:
     a, b = binary_operands(a, b, name)
     bk = a._bk
     take_max = name == "maximum"
-    out = wrap((bk.maximum if take_max else bk.minimum)(a.data, b.data), bk)
+    try:
+        out = wrap((bk.maximum if take_max else bk.minimum)(a.data, b.data), bk)
+    except ValueError as err:
+        raise shape_error(name, err, a, b) from None
     if recording(a, b):
         ra, rb = a.requires_grad, b.requires_grad
 
@@ -659,7 +704,10 @@ def remainder(input: Any, other: Any) -> Tensor:  # noqa: A002
 
 def _modulo(a: Tensor, b: Tensor, prim: str, rounding: str) -> Tensor:
     bk = a._bk
-    out = wrap(getattr(bk, prim)(a.data, b.data), bk)
+    try:
+        out = wrap(getattr(bk, prim)(a.data, b.data), bk)
+    except ValueError as err:
+        raise shape_error(prim, err, a, b) from None
     if recording(a, b):
         ra, rb = a.requires_grad, b.requires_grad
 
@@ -720,10 +768,13 @@ def clamp(input: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A
             x, lo = binary_operands(x, lo, "clamp")
     bk = x._bk
     d = x.data
-    if lo is not None:
-        d = bk.maximum(d, lo.data)
-    if hi is not None:
-        d = bk.minimum(d, hi.data)
+    try:
+        if lo is not None:
+            d = bk.maximum(d, lo.data)
+        if hi is not None:
+            d = bk.minimum(d, hi.data)
+    except ValueError as err:
+        raise shape_error("clamp", err, *[t for t in (x, lo, hi) if t is not None]) from None
     out = wrap(d, bk)
     if recording(*[t for t in (x, lo, hi) if t is not None]):
         rx = x.requires_grad

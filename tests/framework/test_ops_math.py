@@ -452,3 +452,18 @@ def test_binary_broadcasting_matches_numpy(shapes, name, seed):
         aa = np.broadcast_to(a, out.shape) if name == "mul" else 1.0
         np.testing.assert_allclose(gx.numpy(), _reduce_to(up * bb, sa), rtol=1e-12)
         np.testing.assert_allclose(gy.numpy(), _reduce_to(up * aa, sb), rtol=1e-12)
+
+
+def test_broadcasting_errors_name_the_op_shapes_and_dimension():
+    with pytest.raises(RuntimeError, match=r"add: shapes \(2, 3\) and \(4,\) do not broadcast: "
+                       r"sizes 3 and 4 at dimension -1"):
+        fw.ones(2, 3) + fw.ones(4)
+    with pytest.raises(RuntimeError, match=r"mul: shapes \(5, 3\) and \(4, 1, 2\)"):
+        fw.ones(5, 3) * fw.ones(4, 1, 2)
+    for fn in (fw.maximum, fw.minimum, fw.fmod, fw.lt, fw.logical_and, fw.pow, fw.div):
+        with pytest.raises(RuntimeError, match=f"{fn.__name__}: shapes"):
+            fn(fw.ones(2, 3), fw.ones(2))
+    with pytest.raises(RuntimeError, match="where: shapes"):
+        fw.where(fw.ones(2, 3) > 0, fw.ones(4), 0.0)
+    with pytest.raises(RuntimeError, match="clamp: shapes"):
+        fw.clamp(fw.ones(3), fw.ones(2))
