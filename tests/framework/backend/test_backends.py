@@ -238,3 +238,31 @@ def test_numexpr_threaded_paths_match_the_reference_exactly(monkeypatch):
     monkeypatch.setattr(sbn.threads, "fixed", 1)  # one core: the BLAS limit path
     np.testing.assert_array_equal(bk.matmul(big, big), bk.matmul(big, big))
     np.testing.assert_allclose(bk.matmul(big, big), big @ big, rtol=1e-5, atol=1e-4)
+
+
+def test_instance_attribute_wrappers_like_the_jit_installs_them(boxed):
+    """The jit shadows primitives with instance attributes and removes them afterwards."""
+    calls = []
+    saved = {}
+    inst = boxed.__dict__
+    for name in ("add", "multiply"):
+        if name in inst:
+            saved[name] = inst[name]
+        orig = getattr(boxed, name)  # a fallback for multiply, the method for add
+
+        def recorded(*a, _o=orig, _n=name, **k):
+            calls.append(_n)
+            return _o(*a, **k)
+
+        object.__setattr__(boxed, name, recorded)
+    a = boxed.from_numpy(np.array([2.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FallbackWarning)
+        assert boxed.multiply(boxed.add(a, a), a).a.tolist() == [8.0]
+        assert calls == ["add", "multiply"]
+        for name in ("add", "multiply"):
+            inst.pop(name, None)
+        inst.update(saved)
+        assert boxed.multiply(a, a).a.tolist() == [4.0]  # the fallback comes back
+    assert calls == ["add", "multiply"]
+    assert fb.fallback_report()["boxed"]["multiply"] == 2
