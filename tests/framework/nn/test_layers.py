@@ -281,3 +281,16 @@ def test_small_cnn_learns_a_separable_task():
     with fw.no_grad():
         acc = (model(xs).numpy().argmax(1) == y).mean()
     assert loss.item() < 0.5 * first and acc > 0.95
+
+
+def test_empty_batches_flow_through_layers_and_gradients():
+    x = fw.zeros(0, 2, 5, 5, requires_grad=True)
+    conv = nn.Conv2d(2, 3, 3, padding=1)
+    y = F.max_pool2d(conv(x), 2)
+    assert y.shape == (0, 3, 2, 2)
+    y.sum().backward()
+    assert x.grad.shape == (0, 2, 5, 5)
+    assert float(conv.weight.grad.abs().sum()) == 0.0
+    assert F.avg_pool2d(x, 2).shape == (0, 2, 2, 2)
+    assert nn.Embedding(4, 2)(fw.zeros(0, dtype=fw.int64)).shape == (0, 2)
+    assert math.isnan(F.cross_entropy(fw.zeros(0, 3), fw.zeros(0, dtype=fw.int64)).item())
