@@ -1,26 +1,27 @@
 """Graph passes. Each module has ``run(graph) -> stats`` and changes the graph in place.
 
-:data:`PIPELINE` is the order :func:`framework.jit.to_static` applies them in: folding and
-simplification first (they expose more duplicates), then CSE and dead-code elimination, then
-fusion, and memory planning last (it needs the final list of nodes).
+:data:`PIPELINE` is the order :func:`framework.jit.to_static` applies them in: folding,
+simplification and decomposition first (they expose more duplicates), then CSE and
+dead-code elimination, then fusion, and memory planning last (it needs the final nodes).
 """
 
 from __future__ import annotations
 
 from ..ir import Graph
-from . import constant_folding, cse, dce, fusion, memory, simplify
+from . import constant_folding, cse, dce, decompose, fusion, memory, simplify
 
 PIPELINE = [
     ("constant_folding", constant_folding.run),
     ("simplify", simplify.run),
+    ("decompose", decompose.run),
     ("cse", cse.run),
     ("dce", dce.run),
     ("fusion", fusion.run),
     ("memory", memory.run),
 ]
 
-__all__ = ["PIPELINE", "optimize", "constant_folding", "cse", "dce", "fusion", "memory",
-           "simplify"]
+__all__ = ["PIPELINE", "optimize", "constant_folding", "cse", "dce", "decompose", "fusion",
+           "memory", "simplify"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
