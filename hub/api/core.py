@@ -179,36 +179,14 @@ def conditional(response: Response, etag: str | None = None) -> Response:
 
 
 def send_blob(digest: str, filename: str, mimetype: str = "application/octet-stream") -> Response:
-    """Download a stored blob as an attachment, with its SHA-256 as a strong ETag."""
-    from hub.infra.storage import BlobNotFound, get_storage
+    """Download a stored blob as an attachment (``hub.infra.storage.send_blob``: streamed,
+    SHA-256 as a strong ETag, 304 on a match), with the API's JSON 404 when it is missing."""
+    from hub.infra.storage import BlobNotFound
+    from hub.infra.storage import send_blob as stream_blob
 
-    store = get_storage()
     try:
-        size = store.size(digest)
-        handle = store.open(digest)
+        response = stream_blob(digest, download_name=filename, mimetype=mimetype)
     except BlobNotFound:
         api_error(404, "that file is missing from storage")
-    response = Response(_stream(handle), mimetype=mimetype, direct_passthrough=True)
-    response.headers["Content-Length"] = str(size)
-    response.headers["Content-Disposition"] = _attachment(filename)
     response.headers["X-Content-Type-Options"] = "nosniff"
-    response.set_etag(digest)
-    if request.if_none_match.contains(digest):
-        handle.close()
-        return Response(status=304, headers={"ETag": f'"{digest}"'})
     return response
-
-
-def _stream(handle: Any, chunk: int = 1 << 16):
-    try:
-        while block := handle.read(chunk):
-            yield block
-    finally:
-        handle.close()
-
-
-def _attachment(filename: str) -> str:
-    from urllib.parse import quote
-
-    ascii_name = "".join(c for c in filename if c.isascii() and c not in '"\\/\r\n') or "download"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
