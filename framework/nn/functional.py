@@ -299,8 +299,9 @@ def _keep_mask(x: Tensor, p: float, shape: tuple) -> Tensor:
     # drawn through the backend's random primitive, so a jit-traced step draws a fresh mask
     bk = x._bk
     u = bk.random_uniform(_creation.default_generator(), tuple(shape), 0.0, 1.0, x.dtype)
-    keep = bk.astype(bk.greater_equal(u, bk.asarray(p, dtype=x.dtype)), x.dtype)
-    return wrap(bk.multiply(keep, bk.asarray(1.0 / (1.0 - p), dtype=x.dtype)), bk)
+    mask = bk.where(bk.greater_equal(u, bk.asarray(p, dtype=x.dtype)),
+                    bk.asarray(1.0 / (1.0 - p), dtype=x.dtype), bk.asarray(0.0, dtype=x.dtype))
+    return wrap(mask, bk)
 
 
 def _check_p(p: float, op: str) -> None:
