@@ -20,6 +20,10 @@ OPTIONS request reads with a plain deferred ``BEGIN`` (readers never wait in WAL
 other session (POST/PUT/PATCH/DELETE requests, CLI commands, jobs, tests) writes with
 ``BEGIN IMMEDIATE``. A GET view that must write calls ``db.session(write=True)`` before its
 first query.
+
+Keep write transactions short: read uploads, hash files and call other services before the
+first query or after committing, since on SQLite an open write transaction holds the
+database's one write lock (the signed-in user is loaded in a transaction of its own).
 """
 
 from __future__ import annotations

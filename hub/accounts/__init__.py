@@ -32,7 +32,12 @@ def _load_user(user_id: str) -> User | None:
     uid, _, epoch = (user_id or "").partition(".")
     if not uid.isdigit() or not epoch.isdigit():
         return None
-    user = db.session().get(User, int(uid))
+    session = db.session()
+    user = session.get(User, int(uid))
+    if not (session.new or session.dirty or session.deleted):
+        # End the transaction this lookup opened: on SQLite a POST request's transaction holds
+        # the write lock, which must not stay taken while the view reads a large upload.
+        session.commit()
     if user is None or not user.is_active or user.auth_epoch != int(epoch):
         return None
     return user

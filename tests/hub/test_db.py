@@ -135,3 +135,28 @@ def test_unsaved_changes_are_rolled_back_when_the_context_ends(app):
         assert hub_db.session().scalar(select(User).where(User.username == "ghost")) is None
 
 
+
+
+@sqlite_only
+def test_loading_the_signed_in_user_does_not_hold_the_write_lock(app, make_user, login):
+    """A POST view that streams a large upload must not block other writers meanwhile."""
+    from flask_login import current_user
+
+    user = make_user()
+    database = hub_db.get_database(app)
+    seen = {}
+
+    @app.post("/_slow-upload")
+    def slow_upload():
+        assert current_user.is_authenticated  # loads the user
+        # Meanwhile, another writer (a job, another request) gets the lock at once.
+        with database.writing() as other:
+            other.execute(text("UPDATE users SET bio = 'x' WHERE id = :id"), {"id": user.id})
+            other.commit()
+            seen["other_wrote"] = True
+        return "ok"
+
+    client = app.test_client()
+    login(client, user)
+    assert client.post("/_slow-upload").status_code == 200
+    assert seen == {"other_wrote": True}
