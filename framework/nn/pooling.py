@@ -65,6 +65,12 @@ class AvgPool2d(Module):
 class AvgPool1d(AvgPool2d):
     """Mean over windows of an (N, C, L) input."""
 
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True) -> None:
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        super().__init__(one(kernel_size), one(stride if stride is not None else kernel_size),
+                         one(padding), ceil_mode, count_include_pad)
+
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.avg_pool1d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                             self.count_include_pad)
