@@ -1,6 +1,7 @@
 """Static vs eager vs hand-written NumPy (``python -m framework.bench.static``).
 
-Times are the best of several interleaved rounds (robust to a busy machine).
+Times are CPU time of this process with BLAS pinned to one thread (``--threads``), the best
+of several interleaved rounds: steady on a shared, busy machine.
 
 The dynamic-to-static benchmarks of ``make bench``: the same training steps and inference
 runs timed eagerly, as ``fw.jit.to_static`` programs, and as hand-written NumPy, in one
@@ -27,27 +28,30 @@ import framework as fw
 import framework.nn.functional as F
 from framework import nn
 
+_clock = time.process_time
+
 
 def _compare(fns: dict[str, Callable[[], Any]], budget: float = 1.5,
              rounds: int = 7) -> dict[str, float]:
-    """Seconds per call of each function: the best of ``rounds`` rounds, the functions
-    interleaved within each round so that they share the machine's conditions."""
+    """CPU seconds per call of each function (this process's CPU time, so other programs
+    on a shared machine do not count; BLAS is pinned to one thread by :func:`main`): the
+    best of ``rounds`` rounds, the functions interleaved within each round."""
     for fn in fns.values():
         fn()
     counts = {}
     for name, fn in fns.items():
-        t0 = time.perf_counter()
+        t0 = _clock()
         fn()
-        once = max(time.perf_counter() - t0, 1e-7)
+        once = max(_clock() - t0, 1e-7)
         counts[name] = max(1, int(budget / len(fns) / rounds / once))
     best = dict.fromkeys(fns, float("inf"))
     for _ in range(rounds):
         for name, fn in fns.items():
             n = counts[name]
-            t0 = time.perf_counter()
+            t0 = _clock()
             for _ in range(n):
                 fn()
-            best[name] = min(best[name], (time.perf_counter() - t0) / n)
+            best[name] = min(best[name], (_clock() - t0) / n)
     return best
 
 
@@ -466,7 +470,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if limits is not None:
             limits.restore_original_limits()
-    print(f"Skiff dynamic-to-static benchmarks (ms per call, best of interleaved rounds, "
+    print(f"Skiff dynamic-to-static benchmarks (CPU ms per call, best of interleaved rounds, "
           f"{args.threads} BLAS thread(s))")
     print(f"{'benchmark':70s} {'numpy':>9s} {'eager':>9s} {'static':>9s} {'trace':>9s} "
           f"{'static/np':>9s} {'eager/st':>9s}  target")

@@ -180,6 +180,24 @@ def _flatten_tensors(obj: Any, out: list) -> None:
             _flatten_tensors(o, out)
 
 
+def _releasing(step: Any, rel: tuple) -> Any:
+    if not rel:
+        return step
+    if len(rel) == 1:
+        r0 = rel[0]
+
+        def step_release1(v: list) -> None:
+            step(v)
+            v[r0] = None
+        return step_release1
+
+    def step_release(v: list) -> None:
+        step(v)
+        for r in rel:
+            v[r] = None
+    return step_release
+
+
 class Executable:
     """A graph compiled for one backend: ``run(inputs, state) -> outputs`` (arrays)."""
 
@@ -204,22 +222,42 @@ class Executable:
         self.scratch: dict[int, np.ndarray] = {}
         self.busy = False
 
+    def _releases(self) -> list[tuple]:
+        """Per node, the values read for the last time there: dropped right after, so that
+        memory is freed as eagerly as eager mode frees it."""
+        keep = set(self.outputs) | set(self.inputs) | set(self.state) | set(self.graph.consts)
+        last: dict[int, int] = {}
+        for i, node in enumerate(self.graph.nodes):
+            refs = node.refs() + list(node.outputs)
+            if node.op == "host_call":
+                refs += [vid for _, vid in node.extra.get("binds", ()) if vid is not None]
+            for r in refs:
+                last[r] = i
+        rel: list[list] = [[] for _ in self.graph.nodes]
+        for vid, i in last.items():
+            if vid not in keep:
+                rel[i].append(vid)
+        return [tuple(r) for r in rel]
+
     def _build(self, planned: bool) -> list:
         steps = []
-        for node in self.graph.nodes:
-            if node.op == "host_call":
-                steps.append(_host_step(node, self.bk))
-                continue
-            fn = kernel(node.op, self.bk, node)
-            buf = None
-            slot = node.extra.get("buffer") if planned else None
-            if slot is not None and (isinstance(fn, np.ufunc) or node.op == "fused_elementwise"):
-                v = self.graph.values[node.outputs[0]]
-                buf = self.scratch.get(slot)
-                if buf is None or buf.shape != v.shape or buf.dtype != np.dtype(v.dtype):
-                    buf = self.scratch[slot] = np.empty(v.shape, v.dtype)
-            steps.append(_step(node, fn, buf))
+        releases = self._releases()
+        for node, rel in zip(self.graph.nodes, releases, strict=True):
+            steps.append(_releasing(self._node_step(node, planned), rel))
         return steps
+
+    def _node_step(self, node: Node, planned: bool) -> Any:
+        if node.op == "host_call":
+            return _host_step(node, self.bk)
+        fn = kernel(node.op, self.bk, node)
+        buf = None
+        slot = node.extra.get("buffer") if planned else None
+        if slot is not None and (isinstance(fn, np.ufunc) or node.op == "fused_elementwise"):
+            v = self.graph.values[node.outputs[0]]
+            buf = self.scratch.get(slot)
+            if buf is None or buf.shape != v.shape or buf.dtype != np.dtype(v.dtype):
+                buf = self.scratch[slot] = np.empty(v.shape, v.dtype)
+        return _step(node, fn, buf)
 
     def run(self, inputs: list, state: list) -> list:
         if self.busy:  # re-entered (a host call ran this program again): no shared buffers
