@@ -109,6 +109,8 @@ def execute_run(run: NotebookRun, job_id: int) -> dict[str, Any]:
     from hub.notebooks import services
 
     version = run.version
+    notebook = run.notebook
+    owner = notebook.owner
     if version is None:
         _finish(run, "error", "The notebook version no longer exists.")
         raise jobs.JobError("The notebook version no longer exists.")
@@ -156,9 +158,8 @@ def execute_run(run: NotebookRun, job_id: int) -> dict[str, Any]:
         try:
             data = read_job_file(job_dir, "executed.ipynb", max_bytes=services.max_bytes())
             nbformat.validate(nbformat.reads(data.decode("utf-8"), as_version=4))
-            notebook = run.notebook
             executed = services.upload_notebook(
-                notebook.owner, data, slug=notebook.slug, source_kind="run", run_of=version,
+                owner, data, slug=notebook.slug, source_kind="run", run_of=version,
                 render=False)
         except Exception as err:  # an executed notebook too large or broken: keep the outcome
             report["error"] = (str(report.get("error") or "") +

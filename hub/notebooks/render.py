@@ -201,7 +201,6 @@ def sanitize(html: str) -> str:
         attribute_filter=_attribute_filter,
         url_schemes={"http", "https", "mailto", "data"},
         link_rel="noopener noreferrer nofollow",
-        set_tag_attribute_values={"a": {"target": "_blank"}},
         strip_comments=True,
         generic_attribute_prefixes=set(),
     )

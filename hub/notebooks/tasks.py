@@ -15,15 +15,19 @@ def render_version(job_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     from hub.infra.storage import get_storage
     from hub.notebooks.render import RenderError, cached_render, render_notebook, store_render
 
+    # Progress is written in a session of its own: report it before this task's session
+    # takes SQLite's write lock.
+    jobs.progress(job_id, 10, "Rendering the notebook")
     session = db.session()
     version = session.get(NotebookVersion, int(payload["version_id"]))
     if version is None:
         raise jobs.JobError("The notebook version no longer exists.")
     render = cached_render(version.digest)
     if render is None:
-        jobs.progress(job_id, 10, "Rendering the notebook")
+        digest = version.digest
+        session.commit()  # no write lock held while the sandbox renders
         try:
-            html = render_notebook(get_storage().read_bytes(version.digest))
+            html = render_notebook(get_storage().read_bytes(digest))
         except RenderError as err:
             version.render_state, version.render_message = "failed", str(err)[:1000]
             session.commit()
@@ -39,6 +43,7 @@ def run_notebook(job_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     """Execute one version in the sandbox; the run row gets the outcome."""
     from hub.notebooks.execution import execute_run
 
+    jobs.progress(job_id, 1, "Preparing the run")
     run = db.session().get(NotebookRun, int(payload["run_id"]))
     if run is None:
         raise jobs.JobError("The notebook run no longer exists.")
