@@ -124,6 +124,9 @@ class NumpyBackend:
     cos = np.cos
     tan = np.tan
     tanh = np.tanh
+    arcsin = np.arcsin
+    arccos = np.arccos
+    arctan = np.arctan
     sign = np.sign
     floor = np.floor
     ceil = np.ceil
@@ -157,6 +160,7 @@ class NumpyBackend:
     bitwise_and = np.bitwise_and
     bitwise_or = np.bitwise_or
     bitwise_xor = np.bitwise_xor
+    arctan2 = np.arctan2
     fmod = np.fmod
     remainder = np.remainder
     where = staticmethod(np.where)

@@ -359,6 +359,60 @@ def tan(a: Tensor) -> Tensor:
     return out
 
 
+def asin(a: Tensor) -> Tensor:
+    """Inverse sine (NaN outside [-1, 1])."""
+    a = _float_input(a)
+    out = wrap(a._bk.arcsin(a.data), a._bk)
+    if recording(a):
+        record(out, "Asin", (a,), lambda g: g * rsqrt(1.0 - a * a), (a,))
+    return out
+
+
+def acos(a: Tensor) -> Tensor:
+    """Inverse cosine (NaN outside [-1, 1])."""
+    a = _float_input(a)
+    out = wrap(a._bk.arccos(a.data), a._bk)
+    if recording(a):
+        record(out, "Acos", (a,), lambda g: -g * rsqrt(1.0 - a * a), (a,))
+    return out
+
+
+def atan(a: Tensor) -> Tensor:
+    """Inverse tangent."""
+    a = _float_input(a)
+    out = wrap(a._bk.arctan(a.data), a._bk)
+    if recording(a):
+        record(out, "Atan", (a,), lambda g: g / (a * a + 1.0), (a,))
+    return out
+
+
+def atan2(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """Angle of the point ``(other, input)`` (x = other, y = input) in radians, quadrant-aware."""
+    y, x = binary_operands(input, other, "atan2")
+    if y.dtype.kind != "f":
+        from .. import dtypes as _dt
+
+        y, x = y.astype(_dt.get_default_dtype()), x.astype(_dt.get_default_dtype())
+    bk = y._bk
+    try:
+        out = wrap(bk.arctan2(y.data, x.data), bk)
+    except ValueError as err:
+        raise shape_error("atan2", err, y, x) from None
+    if recording(y, x):
+        ry, rx = y.requires_grad, x.requires_grad
+
+        def grad(g: Tensor) -> tuple:
+            r2 = x * x + y * y
+            return (sum_to(g * x / r2, y.shape) if ry else None,
+                    sum_to(-g * y / r2, x.shape) if rx else None)
+
+        record(out, "Atan2", (y, x), grad, (y, x))
+    return out
+
+
+arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+
+
 def tanh(a: Tensor) -> Tensor:
     a = _float_input(a)
     out = wrap(a._bk.tanh(a.data), a._bk)

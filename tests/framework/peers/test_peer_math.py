@@ -62,6 +62,10 @@ OPS = {
     "softplus_beta": (lambda a: fw.softplus(a * 8, beta=2, threshold=6),
                       lambda a: F.softplus(a * 8, beta=2, threshold=6), [((3, 4), "wide")]),
     "erf": (fw.erf, torch.erf, [((3, 4), "wide")]),
+    "asin": (lambda a: fw.asin(a * 0.3), lambda a: torch.asin(a * 0.3), U),
+    "acos": (lambda a: fw.acos(a * 0.3), lambda a: torch.acos(a * 0.3), U),
+    "atan": (fw.atan, torch.atan, [((3, 4), "wide")]),
+    "atan2": (fw.atan2, torch.atan2, B),
     "log2": (fw.log2, torch.log2, [((3, 4), "pos")]),
     "log10": (fw.log10, torch.log10, [((3, 4), "pos")]),
     "exp2": (fw.exp2, torch.exp2, U),
@@ -177,7 +181,8 @@ def test_forward_and_gradient_match_pytorch(name):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
 
 
-SECOND_ORDER = ["div", "pow", "exp", "log", "rsqrt", "reciprocal", "tanh", "sigmoid", "elu",
+SECOND_ORDER = ["atan2", "asin", "div", "pow", "exp", "log", "rsqrt", "reciprocal", "tanh",
+                "sigmoid", "elu",
                 "gelu", "gelu_tanh", "silu", "softplus", "erf", "var", "std", "prod",
                 "logsumexp", "norm_dim", "norm_p3", "softmax", "log_softmax", "matmul",
                 "einsum_diag_outer", "cumsum", "maximum", "clamp_tensors"]
