@@ -33,7 +33,7 @@ from .activation import (
 )
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
-from .conv import Conv1d, Conv2d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .flatten import Flatten, Unflatten
 from .linear import Bilinear, Identity, Linear
@@ -60,6 +60,17 @@ from .normalization import (
     InstanceNorm2d,
     LayerNorm,
     RMSNorm,
+)
+from .padding import (
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    Upsample,
+    ZeroPad1d,
+    ZeroPad2d,
 )
 from .parameter import Buffer, Parameter
 from .pooling import (
@@ -89,4 +100,6 @@ __all__ = [
     "ParameterList", "RMSNorm", "ReLU", "ReLU6", "RemovableHandle", "SELU", "Sequential",
     "SiLU", "Sigmoid", "SmoothL1Loss", "Softmax", "Softmin", "Softplus", "Softsign", "Tanh",
     "Unflatten", "functional", "init", "utils",
+    "ConstantPad1d", "ConstantPad2d", "ConvTranspose1d", "ReflectionPad1d", "ReflectionPad2d",
+    "ReplicationPad1d", "ReplicationPad2d", "Upsample", "ZeroPad1d", "ZeroPad2d",
 ]

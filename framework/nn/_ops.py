@@ -829,3 +829,97 @@ def cross_entropy_indices(x: Tensor, target: Any, weight: Tensor | None, ignore_
         record(out, "CrossEntropy", (x,), grad, (x,))
     return out
 
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+                     stride: Any = 1, padding: Any = 0, output_padding: Any = 0,
+                     groups: int = 1, dilation: Any = 1) -> Tensor:
+    """Transposed 1-D convolution of an NCL input (a transposed conv2d of height 1)."""
+    if weight.ndim != 3:
+        raise RuntimeError(f"conv_transpose1d: weight must be 3-D (in, out/groups, k), got "
+                           f"shape {tuple(weight.shape)}")
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"conv_transpose1d: expected a 2-D (C, L) or 3-D (N, C, L) input, "
+                           f"got shape {tuple(input.shape)}")
+    one = lambda v: v[0] if isinstance(v, (tuple, list)) else v  # noqa: E731
+    unbatched = input.ndim == 2
+    x = input.reshape((1,) + input.shape) if unbatched else input
+    x = x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
+    w = weight.reshape(weight.shape[0], weight.shape[1], 1, weight.shape[2])
+    out = conv_transpose2d(x, w, bias, (1, one(stride)), (0, one(padding)),
+                           (0, one(output_padding)), groups, (1, one(dilation)))
+    out = out.reshape(out.shape[0], out.shape[1], out.shape[3])
+    return out.reshape(out.shape[1:]) if unbatched else out
+
+
+# ----- resampling ----------------------------------------------------------------------------
+
+
+def _resample_matrix(bk: Any, size: int, out: int, mode: str, align_corners: bool,
+                     scale: float | None, dtype: Any) -> Any:
+    """The (out, size) matrix that resamples one axis (PyTorch's source coordinates)."""
+    m = bk.zeros((out, size), dtype)
+    for i in range(out):
+        if mode == "nearest":
+            ratio = (1.0 / scale) if scale else size / out
+            bk.setitem(m, (i, min(int(i * ratio), size - 1)), 1.0)
+            continue
+        if align_corners:
+            src = i * (size - 1) / (out - 1) if out > 1 else 0.0
+        else:
+            ratio = (1.0 / scale) if scale else size / out
+            src = max((i + 0.5) * ratio - 0.5, 0.0)
+        i0 = min(int(src), size - 1)
+        i1 = min(i0 + 1, size - 1)
+        frac = src - i0
+        bk.setitem(m, (i, i0), bk.add(bk.getitem(m, (i, i0)), 1.0 - frac))
+        bk.setitem(m, (i, i1), bk.add(bk.getitem(m, (i, i1)), frac))
+    return m
+
+
+def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
+                mode: str = "nearest", align_corners: bool | None = None,
+                recompute_scale_factor: bool | None = None, antialias: bool = False) -> Tensor:
+    """Resize the spatial dimensions of an (N, C, L) or (N, C, H, W) input.
+
+    ``mode``: ``"nearest"``, ``"linear"`` (3-D input) or ``"bilinear"`` (4-D input), with
+    PyTorch's source coordinates (``align_corners``). Each axis is resampled by a small
+    matrix product, so the gradient (and its gradient) come from ``matmul``.
+    """
+    if antialias:
+        raise RuntimeError("interpolate: antialias=True is not supported")
+    x = input
+    spatial = x.ndim - 2
+    if spatial not in (1, 2):
+        raise RuntimeError(f"interpolate: expected a 3-D or 4-D input, got shape "
+                           f"{tuple(x.shape)}")
+    if mode not in ("nearest", "linear", "bilinear"):
+        raise RuntimeError(f"interpolate: mode {mode!r} is not supported; use 'nearest', "
+                           "'linear' or 'bilinear'")
+    if mode == "linear" and spatial != 1 or mode == "bilinear" and spatial != 2:
+        raise RuntimeError(f"interpolate: mode {mode!r} needs a "
+                           f"{3 if mode == 'linear' else 4}-D input, got shape "
+                           f"{tuple(x.shape)}")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("interpolate: align_corners only applies to the linear modes")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    in_sizes = x.shape[2:]
+    if size is not None:
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * spatial
+        scales: tuple = (None,) * spatial
+    else:
+        factors = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else \
+            (scale_factor,) * spatial
+        sizes = tuple(int(n * f) for n, f in zip(in_sizes, factors, strict=True))
+        scales = (None,) * spatial if recompute_scale_factor else factors
+    if len(sizes) != spatial or min(sizes) < 1:
+        raise ValueError(f"interpolate: output size {sizes} does not fit the input of shape "
+                         f"{tuple(x.shape)}")
+    bk = x._bk
+    xf = x if x.dtype.kind == "f" else cast(x, "float32")
+    mats = [wrap(_resample_matrix(bk, n, o, mode, bool(align_corners), s, xf.dtype), bk)
+            for n, o, s in zip(in_sizes, sizes, scales, strict=True)]
+    if spatial == 1:
+        return matmul(xf, mats[0].mT)
+    return matmul(matmul(mats[0], xf), mats[1].mT)

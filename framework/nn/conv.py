@@ -179,3 +179,23 @@ class ConvTranspose2d(_ConvNd):
             op = tuple(op)
         return _ops.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
                                      op, self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvNd):
+    """Transposed 1-D convolution over an (N, C, L) input; ``weight`` is
+    ``(in, out/groups, k)``."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, output_padding: Any = 0, groups: int = 1, bias: bool = True,
+                 dilation: Any = 1, padding_mode: str = "zeros", dtype: Any = None) -> None:
+        if padding_mode != "zeros":
+            raise ValueError('only "zeros" padding_mode is supported for ConvTranspose1d')
+        if isinstance(padding, str):
+            raise ValueError("ConvTranspose1d takes an int as padding")
+        super().__init__(in_channels, out_channels, _ntuple(kernel_size, 1),
+                         _ntuple(stride, 1), _ntuple(padding, 1), _ntuple(dilation, 1), True,
+                         _ntuple(output_padding, 1), groups, bias, padding_mode, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return _ops.conv_transpose1d(input, self.weight, self.bias, self.stride, self.padding,
+                                     self.output_padding, self.groups, self.dilation)

@@ -42,10 +42,12 @@ from ._ops import (
     bilinear,
     conv1d,
     conv2d,
+    conv_transpose1d,
     conv_transpose2d,
     cross_entropy_indices,
     embedding,
     fold,
+    interpolate,
     layer_norm,
     linear,
     max_pool2d,
@@ -136,6 +138,12 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     norm = input.abs().pow(p).sum(dim, keepdim=True).pow(1.0 / p) if p != 2 else \
         (input * input).sum(dim, keepdim=True).sqrt()
     return input / norm.clamp(min=eps)
+
+
+def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
+             mode: str = "nearest", align_corners: bool | None = None) -> Tensor:
+    """``interpolate`` under its older name."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 # ----- pooling in 1-D ------------------------------------------------------------------------
@@ -705,5 +713,6 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
-__all__ += ["adaptive_avg_pool1d", "gaussian_nll_loss", "instance_norm",
-            "margin_ranking_loss", "pairwise_distance", "soft_margin_loss"]
+__all__ += ["adaptive_avg_pool1d", "conv_transpose1d", "gaussian_nll_loss", "instance_norm",
+            "interpolate", "margin_ranking_loss", "pairwise_distance", "soft_margin_loss",
+            "upsample"]
