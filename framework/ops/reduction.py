@@ -37,9 +37,10 @@ def _expand_back(g: Tensor, shape: tuple, axes: tuple | None, keepdim: bool) -> 
 
 
 def _axes(dim: Any, x: Tensor, op: str) -> tuple | None:
-    """``dim`` as sorted non-negative axes; on a 0-d tensor dim 0 (or -1) means all."""
+    """``dim`` as sorted non-negative axes; ``()``/``[]`` mean all dimensions (as in
+    PyTorch), and so does dim 0 (or -1) of a 0-d tensor."""
     axes = normalize_dims(dim, x.ndim, op)
-    return None if axes and x.ndim == 0 else axes
+    return None if not axes or x.ndim == 0 else axes
 
 
 def _count(shape: tuple, axes: tuple | None) -> int:

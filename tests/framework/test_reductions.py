@@ -322,3 +322,13 @@ def test_var_mean_std_mean_count_nonzero():
     c = fw.count_nonzero(fw.tensor([[0.0, 1.0], [2.0, 0.0], [3.0, 4.0]]), dim=1)
     assert c.dtype == fw.int64 and c.tolist() == [1, 1, 2]
     assert fw.count_nonzero(fw.tensor([0, 5, 6])).item() == 2
+
+
+def test_an_empty_dim_list_reduces_everything():
+    x = t64(2, 3)
+    a = x.detach().numpy()
+    assert fw.sum(x, dim=()).item() == pytest.approx(a.sum())
+    assert fw.mean(x, dim=[]).item() == pytest.approx(a.mean())
+    assert fw.var(x, dim=()).item() == pytest.approx(a.var(ddof=1))
+    assert fw.amax(x, ()).item() == a.max()
+    assert fw.sum(x, dim=(), keepdim=True).shape == (1, 1)
