@@ -188,15 +188,22 @@ class Program:
                            if _vid in graph.state]
         self._data_only = all(attr == "data" for _, attr in self.state_bind)
         self._state_tensors = [t for t, _ in self.state_bind]
-        self.guard = [(c.tensor, c.grad_at_start) for c in tr.candidates.values()]
+        # which gradients exist matters only to programs that touch gradients
+        touches_grads = tr.backward_ran or any(n.op == "host_call" for n in graph.nodes) \
+            or any(attr == "grad" for _, attr in self.state_bind) or bool(end_bind)
+        self.guard = [(c.tensor, c.grad_at_start) for c in tr.candidates.values()] \
+            if touches_grads else []
         self.end_bind = end_bind
         self.out_template = out_template
         self.out_count = out_count
         self.host_calls = [n.extra.get("label") for n in graph.nodes if n.op == "host_call"]
         self.runs = 0
+        self._shape_list = list(shapes)
+        self.check_shapes = True  # the cache key holds exact shapes unless specs have None
+        self._single = out_template if isinstance(out_template, OutTensor) else None
 
     def guards_hold(self, flat: list) -> bool:
-        if tuple(t.shape for t in flat) != self.shapes:
+        if self.check_shapes and [t.shape for t in flat] != self._shape_list:
             return False
         for t, had in self.guard:
             if (t.grad is not None) != had:
@@ -211,7 +218,7 @@ class Program:
             state = [t.data if attr == "data" else t.grad.data for t, attr in self.state_bind]
         outs = (exe or self.exe).run(inputs, state)
         bk = self.bk
-        for t, attr, k in self.end_bind:
+        for t, attr, k in self.end_bind or ():
             if attr == "grad":
                 if k is None:
                     t.grad = None
@@ -222,6 +229,8 @@ class Program:
             else:
                 t.data = outs[k]
         self.runs += 1
+        if self._single is not None:
+            return _wrap(outs[self._single.id], bk)
         return _rebuild(self.out_template, outs, bk)
 
 
@@ -339,14 +348,17 @@ class StaticFunction:
         modes = tuple([m.training for m in self._all_modules])
         # the same array passed twice is one value of the program
         first: dict[int, int] = {}
-        aliasing = tuple(first.setdefault(id(t.data), i) for i, t in enumerate(flat))
+        aliasing = tuple([first.setdefault(id(t.data), i) for i, t in enumerate(flat)])
         return (akey, aliasing, grad_mode.enabled, modes, _backend.active.name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if _tracer.active() is not None:  # inside another trace: become part of it
+        if _tracer._active is not None:  # inside another trace: become part of it
             return self.fn(*args, **kwargs)
-        flat: list = []
-        _flatten((args, kwargs), flat)
+        if not kwargs and all([type(a) is Tensor for a in args]):
+            flat = list(args)
+        else:
+            flat = []
+            _flatten((args, kwargs), flat)
         key = self._key(args, kwargs, flat)
         entries = self.cache.get(key)
         if entries:
@@ -448,6 +460,7 @@ class StaticFunction:
             warnings.warn(f"{where}: {self._name()} runs eagerly: {reason}", JitWarning,
                           stacklevel=3)
             return result
+        program.check_shapes = bool(self.input_spec) or bool(kwargs) or len(flat) != len(args)
         self.cache.setdefault(key, []).append(program)
         self.last_program = program
         return result
