@@ -31,6 +31,7 @@ import os
 import re
 import tempfile
 import unicodedata
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -127,7 +128,10 @@ def validate_notebook(data: bytes) -> nbformat.NotebookNode:
                               n=str(raw.get("nbformat"))[:20]))
     try:
         nb = nbformat.from_dict(raw)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():
+            # Cells without ids are valid before format 4.5; nbformat only warns about them.
+            warnings.simplefilter("ignore")
+            nbformat.validate(nb)
     except nbformat.ValidationError as err:
         message = str(getattr(err, "message", err)).splitlines()[0][:300]
         raise NotebookError(_("The notebook does not follow the notebook format: %(reason)s",
