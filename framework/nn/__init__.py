@@ -14,6 +14,7 @@ from .activation import (
     GELU,
     GLU,
     SELU,
+    Hardshrink,
     Hardsigmoid,
     Hardswish,
     Hardtanh,
@@ -21,6 +22,9 @@ from .activation import (
     LogSigmoid,
     LogSoftmax,
     Mish,
+    PixelShuffle,
+    PixelUnshuffle,
+    PReLU,
     ReLU,
     ReLU6,
     Sigmoid,
@@ -28,8 +32,11 @@ from .activation import (
     Softmax,
     Softmin,
     Softplus,
+    Softshrink,
     Softsign,
     Tanh,
+    Tanhshrink,
+    Threshold,
 )
 from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
@@ -40,16 +47,23 @@ from .linear import Bilinear, Identity, Linear
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CosineSimilarity,
     CrossEntropyLoss,
     GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
+    MultiLabelSoftMarginLoss,
     NLLLoss,
     PairwiseDistance,
+    PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
 )
 from .module import Module, RemovableHandle
 from .normalization import (
@@ -102,4 +116,7 @@ __all__ = [
     "Unflatten", "functional", "init", "utils",
     "ConstantPad1d", "ConstantPad2d", "ConvTranspose1d", "ReflectionPad1d", "ReflectionPad2d",
     "ReplicationPad1d", "ReplicationPad2d", "Upsample", "ZeroPad1d", "ZeroPad2d",
+    "CosineEmbeddingLoss", "Hardshrink", "HingeEmbeddingLoss", "MarginRankingLoss",
+    "MultiLabelSoftMarginLoss", "PReLU", "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss",
+    "SoftMarginLoss", "Softshrink", "Tanhshrink", "Threshold", "TripletMarginLoss",
 ]

@@ -53,6 +53,7 @@ from ._ops import (
     max_pool2d,
     unfold,
 )
+from .attention import scaled_dot_product_attention
 
 __all__ = [
     "adaptive_avg_pool2d", "avg_pool2d", "batch_norm", "bilinear", "binary_cross_entropy",
@@ -91,6 +92,39 @@ def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     return elu(input / alpha, 1.0) * alpha if alpha != 1.0 else elu(input)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002
+    """``x`` where ``x >= 0``, else ``weight * x``; a ``weight`` with one entry per channel
+    applies along dimension 1."""
+    w = weight
+    if w.numel() > 1:
+        if input.ndim < 2 or input.shape[1] != w.numel():
+            raise RuntimeError(f"prelu: weight with {w.numel()} entries does not match the "
+                               f"channels of an input of shape {tuple(input.shape)}")
+        w = w.reshape((input.shape[1],) + (1,) * (input.ndim - 2))
+    return where(input >= 0, input, input * w)
+
+
+def threshold(input: Tensor, threshold: float, value: float,  # noqa: A002
+              inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value``."""
+    return where(input > threshold, input, value)
+
+
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """``x`` where ``|x| > lambd``, else 0."""
+    return where(input.abs() > lambd, input, 0.0)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, else 0."""
+    return where(input > lambd, input - lambd, where(input < -lambd, input + lambd, 0.0))
+
+
+def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002
+    """``x - tanh(x)``."""
+    return input - tanh(input)
 
 
 def softsign(input: Tensor) -> Tensor:  # noqa: A002
@@ -138,6 +172,44 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -
     norm = input.abs().pow(p).sum(dim, keepdim=True).pow(1.0 / p) if p != 2 else \
         (input * input).sum(dim, keepdim=True).sqrt()
     return input / norm.clamp(min=eps)
+
+
+def upsample_nearest(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """``interpolate(mode="nearest")`` under its older name."""
+    return interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input: Tensor, size: Any = None, scale_factor: Any = None) -> Tensor:  # noqa: A002
+    """``interpolate(mode="bilinear", align_corners=True)`` under its older name."""
+    return interpolate(input, size, scale_factor, "bilinear", True)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+    """(…, C·r², H, W) → (…, C, H·r, W·r): channels become sub-pixel positions."""
+    r = int(upscale_factor)
+    x = input
+    if x.ndim < 3 or x.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle: the channel dimension of shape {tuple(x.shape)} "
+                           f"must be divisible by upscale_factor²={r * r}")
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    k = len(lead)
+    y = x.reshape(lead + (c // (r * r), r, r, h, w))
+    y = y.permute(tuple(range(k)) + (k, k + 3, k + 1, k + 4, k + 2))
+    return y.reshape(lead + (c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+    """(…, C, H·r, W·r) → (…, C·r², H, W), the inverse of ``pixel_shuffle``."""
+    r = int(downscale_factor)
+    x = input
+    if x.ndim < 3 or x.shape[-2] % r or x.shape[-1] % r:
+        raise RuntimeError(f"pixel_unshuffle: height and width of shape {tuple(x.shape)} must "
+                           f"be divisible by downscale_factor={r}")
+    lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+    k = len(lead)
+    y = x.reshape(lead + (c, h // r, r, w // r, r))
+    y = y.permute(tuple(range(k)) + (k, k + 2, k + 4, k + 1, k + 3))
+    return y.reshape(lead + (c * r * r, h // r, w // r))
 
 
 def upsample(input: Tensor, size: Any = None, scale_factor: Any = None,  # noqa: A002
@@ -702,6 +774,73 @@ def soft_margin_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> 
     return _reduce(softplus(-target * input), reduction, "soft_margin_loss")
 
 
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor,
+                        margin: float = 1.0, p: float = 2.0, eps: float = 1e-6,
+                        swap: bool = False, size_average: Any = None, reduce: Any = None,
+                        reduction: str = "mean") -> Tensor:
+    """``max(d(a, p) - d(a, n) + margin, 0)`` with ``d`` the p-norm distance; ``swap`` uses
+    the smaller of ``d(a, n)`` and ``d(p, n)``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce(relu(d_pos - d_neg + margin), reduction, "triplet_margin_loss")
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0,
+                          size_average: Any = None, reduce: Any = None,
+                          reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where ``target == 1``, ``max(0, cos - margin)`` where it is -1."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    dim = 1 if input1.ndim == 2 else 0
+    eps = 1e-12  # PyTorch's epsilon inside the norms
+    prod = (input1 * input2).sum(dim)
+    cos = prod / (((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)).sqrt()
+    loss = where(target == 1, 1.0 - cos, 0.0 * cos) + where(target == -1,
+                                                           relu(cos - margin), 0.0 * cos)
+    return _reduce(loss, reduction, "cosine_embedding_loss")
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,  # noqa: A002
+                         size_average: Any = None, reduce: Any = None,
+                         reduction: str = "mean") -> Tensor:
+    """``x`` where ``target == 1``, ``max(0, margin - x)`` where ``target == -1``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    zero = 0.0 * input
+    loss = where(target != 1, relu(margin - input), zero) + where(target != -1, input, zero)
+    return _reduce(loss, reduction, "hinge_embedding_loss")
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # noqa: A002
+                     full: bool = False, size_average: Any = None, eps: float = 1e-8,
+                     reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood: ``exp(x) - t·x`` for log-rate input, else
+    ``x - t·log(x + eps)``; ``full`` adds Stirling's term where ``t > 1``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if log_input:
+        loss = input.exp() - target * input
+    else:
+        loss = input - target * (input + eps).log()
+    if full:
+        safe = where(target > 1, target, 1.0)
+        stirling = safe * safe.log() - safe + 0.5 * (2 * math.pi * safe).log()
+        loss = loss + where(target > 1, stirling, 0.0)
+    return _reduce(loss, reduction, "poisson_nll_loss")
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+                                weight: Tensor | None = None, size_average: Any = None,
+                                reduce: Any = None, reduction: str = "mean") -> Tensor:
+    """Binary cross entropy of logits per label, averaged over the labels of each sample."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1.0 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    loss = loss.sum(-1) / float(input.shape[-1])
+    return _reduce(loss, reduction, "multilabel_soft_margin_loss")
+
+
 def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = False,  # noqa: A002
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     """``0.5·(log(max(var, eps)) + (input - target)² / max(var, eps))`` (+ const if full)."""
@@ -713,6 +852,11 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
+__all__ += ["cosine_embedding_loss", "hardshrink", "hinge_embedding_loss",
+            "multilabel_soft_margin_loss", "pixel_shuffle", "pixel_unshuffle",
+            "poisson_nll_loss", "prelu", "scaled_dot_product_attention", "softshrink",
+            "tanhshrink", "threshold", "triplet_margin_loss", "upsample_bilinear",
+            "upsample_nearest"]
 __all__ += ["adaptive_avg_pool1d", "conv_transpose1d", "gaussian_nll_loss", "instance_norm",
             "interpolate", "margin_ranking_loss", "pairwise_distance", "soft_margin_loss",
             "upsample"]

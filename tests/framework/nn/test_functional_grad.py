@@ -104,6 +104,15 @@ CASES = {
                           lambda: (t64(3, 4), t64(3, 4))),
     "cosine_similarity": (lambda a, b: F.cosine_similarity(a, b, dim=-1),
                           lambda: (t64(3, 4), t64(1, 4))),
+    "prelu_pixel_shuffle": (lambda x, w: F.pixel_unshuffle(F.pixel_shuffle(F.prelu(x, w), 2)
+                                                           * 2.0, 2),
+                            lambda: (t64(1, 4, 2, 3), t64(4))),
+    "triplet_cosine_embedding": (lambda a, p, n: F.triplet_margin_loss(a, p, n, swap=True)
+                                 + F.cosine_embedding_loss(a, p, fw.tensor([1.0, -1.0, 1.0])),
+                                 lambda: (t64(3, 4), t64(3, 4), t64(3, 4))),
+    "poisson_multilabel": (lambda x, y: F.poisson_nll_loss(x, y.abs(), full=True)
+                           + F.multilabel_soft_margin_loss(x, y.sigmoid()),
+                           lambda: (t64(3, 4), t64(3, 4, scale=2.0))),
     "activations": (lambda x: F.selu(x) + F.celu(x, 0.5) + F.mish(x) + F.softsign(x)
                     + F.logsigmoid(x) + F.hardswish(x) + F.glu(x, 0).sum()
                     + F.softmin(x, 1) + F.normalize(x, dim=1),

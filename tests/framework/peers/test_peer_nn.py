@@ -122,6 +122,14 @@ LAYERS = [
     ("log_softmax", lambda m: m.LogSoftmax(dim=-1), [(3, 4)]),
     ("softmin", lambda m: m.Softmin(dim=0), [(3, 4)]),
     ("glu", lambda m: m.GLU(), [(3, 4)]),
+    ("prelu", lambda m: m.PReLU(), [(3, 4)]),
+    ("prelu_channels", lambda m: m.PReLU(3, init=0.1), [(2, 3, 4)]),
+    ("threshold", lambda m: m.Threshold(0.1, 20.0), [(3, 4)]),
+    ("hardshrink", lambda m: m.Hardshrink(0.3), [(3, 4)]),
+    ("softshrink", lambda m: m.Softshrink(0.3), [(3, 4)]),
+    ("tanhshrink", lambda m: m.Tanhshrink(), [(3, 4)]),
+    ("pixel_shuffle", lambda m: m.PixelShuffle(2), [(2, 8, 3, 2)]),
+    ("pixel_unshuffle", lambda m: m.PixelUnshuffle(2), [(2, 2, 4, 6)]),
     ("sequential", lambda m: m.Sequential(m.Conv2d(1, 4, 3), m.ReLU(), m.MaxPool2d(2),
                                           m.Flatten(), m.Linear(36, 3)), [(2, 1, 8, 8)]),
 ]
@@ -267,6 +275,17 @@ LOSSES = [
      lambda r: (np.log(_probs(r, (3, 4))), np.log(_probs(r, (3, 4))))),
     ("kl_div_zero_target", lambda m: m.KLDivLoss(reduction="mean"),
      lambda r: (np.log(_probs(r, (3, 4))), np.array([[0.5, 0.5, 0.0, 0.0]] * 3))),
+    ("hinge_embedding", lambda m: m.HingeEmbeddingLoss(margin=0.5),
+     lambda r: (r.standard_normal((3, 4)), np.sign(r.standard_normal((3, 4))))),
+    ("poisson_nll", lambda m: m.PoissonNLLLoss(full=True),
+     lambda r: (r.standard_normal((3, 4)), r.integers(0, 5, (3, 4)) * 1.0)),
+    ("poisson_nll_rates", lambda m: m.PoissonNLLLoss(log_input=False, reduction="sum"),
+     lambda r: (r.random((3, 4)) + 0.1, r.integers(0, 5, (3, 4)) * 1.0)),
+    ("multilabel_soft_margin", lambda m: m.MultiLabelSoftMarginLoss(
+        weight=_t(m, [1.0, 0.5, 2.0, 1.5])),
+     lambda r: (r.standard_normal((3, 4)), (r.random((3, 4)) > 0.5) * 1.0)),
+    ("soft_margin", lambda m: m.SoftMarginLoss(),
+     lambda r: (r.standard_normal((3, 4)), np.sign(r.standard_normal((3, 4))))),
     ("cosine", lambda m: m.CosineSimilarity(dim=1),
      lambda r: (r.standard_normal((3, 4)), r.standard_normal((3, 4)))),
     ("cosine_broadcast", lambda m: m.CosineSimilarity(dim=-1),
@@ -287,8 +306,10 @@ def test_loss_matches_pytorch(name, factory, make):
     x, y = make(rng)
     fx = fw.tensor(x, requires_grad=True)
     tx = torch.tensor(x, requires_grad=True)
-    # at a zero target the pointwise KL is not differentiable in the target (PyTorch: NaN)
-    float_target = y.dtype.kind == "f" and not name.endswith("zero_target")
+    # at a zero target the pointwise KL is not differentiable in the target (PyTorch: NaN);
+    # PyTorch refuses target gradients for the sign-label and count losses
+    float_target = y.dtype.kind == "f" and not name.endswith("zero_target") and name not in (
+        "hinge_embedding", "soft_margin", "poisson_nll", "poisson_nll_rates")
     fy = fw.tensor(y, requires_grad=float_target)
     ty = torch.tensor(y, requires_grad=float_target)
     fl = factory(nn)(fx, fy)
@@ -301,6 +322,36 @@ def test_loss_matches_pytorch(name, factory, make):
     np.testing.assert_allclose(fx.grad.numpy(), tx.grad.numpy(), rtol=1e-8, atol=1e-12)
     if float_target and ty.grad is not None:
         np.testing.assert_allclose(fy.grad.numpy(), ty.grad.numpy(), rtol=1e-8, atol=1e-12)
+
+
+# losses of three tensors: (id, factory, input maker)
+LOSSES3 = [
+    ("triplet", lambda m: m.TripletMarginLoss(margin=0.5),
+     lambda r: (r.standard_normal((5, 3)), r.standard_normal((5, 3)), r.standard_normal((5, 3)))),
+    ("triplet_swap_p1", lambda m: m.TripletMarginLoss(p=1.0, swap=True, reduction="sum"),
+     lambda r: (r.standard_normal((5, 3)), r.standard_normal((5, 3)), r.standard_normal((5, 3)))),
+    ("cosine_embedding", lambda m: m.CosineEmbeddingLoss(margin=0.2),
+     lambda r: (r.standard_normal((5, 3)), r.standard_normal((5, 3)),
+                np.array([1.0, -1.0, 1.0, -1.0, -1.0]))),
+    ("margin_ranking", lambda m: m.MarginRankingLoss(margin=0.3),
+     lambda r: (r.standard_normal(6), r.standard_normal(6), np.sign(r.standard_normal(6)))),
+]
+
+
+@pytest.mark.parametrize("name,factory,make", LOSSES3, ids=[e[0] for e in LOSSES3])
+def test_three_input_loss_matches_pytorch(name, factory, make):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    arrays = make(rng)
+    grads = name.startswith("triplet")
+    f = [fw.tensor(a, requires_grad=grads or i < 2) for i, a in enumerate(arrays)]
+    t = [torch.tensor(a, requires_grad=grads or i < 2) for i, a in enumerate(arrays)]
+    fl, tl = factory(nn)(*f), factory(tnn)(*t)
+    np.testing.assert_allclose(fl.item(), tl.item(), rtol=1e-9)
+    fl.backward()
+    tl.backward()
+    for a, b in zip(f, t, strict=True):
+        if b.grad is not None:
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-8, atol=1e-12)
 
 
 def test_gaussian_nll_matches_pytorch():
@@ -423,8 +474,8 @@ def test_one_hot_matches_pytorch():
                                   tnn.functional.one_hot(torch.tensor(idx)).numpy())
 
 
-@pytest.mark.parametrize("name,factory", [(e[0], e[1]) for e in LAYERS + LOSSES],
-                         ids=[e[0] for e in LAYERS + LOSSES])
+@pytest.mark.parametrize("name,factory", [(e[0], e[1]) for e in LAYERS + LOSSES + LOSSES3],
+                         ids=[e[0] for e in LAYERS + LOSSES + LOSSES3])
 def test_repr_matches_pytorch(name, factory):
     # Skiff appends "  # N parameters" to the tree PyTorch prints
     assert repr(factory(nn)).split("  # ")[0] == repr(factory(tnn))
