@@ -274,7 +274,9 @@ class Executable:
         self.fresh_consts: list[tuple[int, np.ndarray]] = []
         mutated = mutated_groups(graph)
         for vid, arr in graph.consts.items():
-            if vid in mutated:
+            # literals written in place start from their snapshot on every run; arrays
+            # captured by reference (optimizer state, buffers) are the live arrays themselves
+            if vid in mutated and vid not in graph.volatile:
                 self.fresh_consts.append((vid, arr))
             else:
                 self.template[vid] = arr

@@ -197,6 +197,7 @@ class Program:
         self.out_template = out_template
         self.out_count = out_count
         self.host_calls = [n.extra.get("label") for n in graph.nodes if n.op == "host_call"]
+        self.optimizer_guards = list(tr.optimizer_guards)
         self.runs = 0
         self._shape_list = list(shapes)
         self.check_shapes = True  # the cache key holds exact shapes unless specs have None
@@ -207,6 +208,9 @@ class Program:
             return False
         for t, had in self.guard:
             if (t.grad is not None) != had:
+                return False
+        for opt, fingerprint in self.optimizer_guards:
+            if _tracer.sgd_fingerprint(opt) != fingerprint:
                 return False
         return True
 
@@ -321,6 +325,7 @@ class StaticFunction:
         self.fallbacks: list[tuple[str, str]] = []
         self._modules: list | None = None
         self._all_modules: list = []
+        self._host_optimizers: set[int] = set()
         self._optimizers: list | None = None
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.last_program: Program | None = None
@@ -429,6 +434,13 @@ class StaticFunction:
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
+        # an optimizer whose options changed since an earlier trace (a learning-rate
+        # schedule) is called as a host call from now on instead of being recorded
+        for entry in self.cache.get(key, ()):
+            for opt, fingerprint in getattr(entry, "optimizer_guards", ()):
+                if _tracer.sgd_fingerprint(opt) != fingerprint:
+                    self._host_optimizers.add(id(opt))
+        tr.host_only = self._host_optimizers
         for i, t in enumerate(flat):
             tr.add_input(t.data, f"input{i}")
         for name, root in self._modules:

@@ -116,6 +116,8 @@ class Trace:
         self.backward_ran = False
         self.scope: list[str] = []
         self.outputs_need_grad = False
+        self.host_only: set[int] = set()
+        self.optimizer_guards: list[tuple[Any, tuple]] = []
 
     # ----- registration ----------------------------------------------------------------------
     def add_candidate(self, t: Tensor, name: str) -> None:
@@ -238,6 +240,27 @@ class Trace:
                                      self.scope[-1] if self.scope else None))
         return result
 
+    def capture_optimizer(self, opt: Any) -> bool:
+        """Whether ``opt.step()`` can be recorded into the program instead of being a host
+        call: plain SGD whose Python-side state does not change from step to step (no
+        momentum, or momentum buffers that already exist and are updated in place). Its
+        options are guarded; an optimizer whose options change (a schedule) becomes a host
+        call on the next trace."""
+        from ..optim import SGD
+
+        if type(opt) is not SGD or id(opt) in self.host_only or self.paused \
+                or self.broken is not None:
+            return False
+        for group in opt.param_groups:
+            if group["momentum"] != 0 and any(
+                    p.grad is not None and "momentum_buffer" not in opt.state.get(p, {})
+                    for p in group["params"]):
+                return False
+        for name, p in _optimizer_params(opt):
+            self.add_candidate(p, name)
+        self.optimizer_guards.append((opt, sgd_fingerprint(opt)))
+        return True
+
     def on_value_read(self, t: Tensor, what: str) -> None:
         if self.paused:
             return
@@ -340,6 +363,17 @@ def _bool_index(index: Any) -> bool:
     if isinstance(index, (tuple, list)):
         return any(isinstance(i, np.ndarray) and i.dtype == np.bool_ for i in index)
     return False
+
+
+def sgd_fingerprint(opt: Any) -> tuple:
+    """SGD's options and momentum-buffer arrays: a recorded step is valid while they hold."""
+    groups = tuple(
+        (g["lr"], g["momentum"], g["dampening"], g["weight_decay"], g["nesterov"],
+         g["maximize"], tuple(id(p) for p in g["params"]))
+        for g in opt.param_groups)
+    buffers = tuple(id(st["momentum_buffer"].data) for st in opt.state.values()
+                    if st.get("momentum_buffer") is not None)
+    return groups + (buffers,)
 
 
 def _optimizer_params(opt: Any) -> list[tuple[str, Tensor]]:
@@ -462,6 +496,8 @@ class _Installed:
 
             def make(step: Any) -> Any:
                 def host_step(self: Any, *args: Any, **kwargs: Any) -> Any:
+                    if not args and not kwargs and tr.capture_optimizer(self):
+                        return step(self)  # recorded like any other ops
                     return tr.host_call(_BoundStep(step, self), "optimizer", (self, *args),
                                         kwargs)
 
