@@ -147,6 +147,7 @@ from .reduction import (
     argmax,
     argmin,
     count_nonzero,
+    cumprod,
     cumsum,
     log_softmax,
     logsumexp,
@@ -235,7 +236,7 @@ _METHODS = [
     "norm", "prod", "softmax", "std", "var",
     "clamp_max", "clamp_min", "cosh", "count_nonzero", "exp2", "log2", "log10", "sinh",
     "trace", "floor_divide", "acos", "arccos", "arcsin", "arctan", "arctan2", "asin", "atan",
-    "atan2",
+    "atan2", "cumprod",
     "broadcast_to", "expand", "flatten", "permute", "reshape", "squeeze", "swapaxes",
     "swapdims", "t", "transpose", "unsqueeze", "view", "sum_to",
 ]

@@ -558,6 +558,46 @@ def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
     return out
 
 
+def cumprod(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+    """Running product along ``dim``; bool and integer tensors accumulate in int64.
+
+    The gradient is exact where elements are zero too (through the first zero of each
+    slice); second derivatives are exact where the input has no zeros.
+    """
+    x = input
+    if dtype is not None:
+        x = x.astype(dtype)
+    if x.ndim == 0:
+        return _on_0d(cumprod, x)
+    ax = normalize_dim(dim, x.ndim, "cumprod")
+    bk = x._bk
+    want = _dt.int64 if x.dtype.kind in "biu" else None
+    out = wrap(bk.cumprod(x.data, axis=ax, dtype=want), bk)
+    if recording(x):
+        def grad(g: Tensor) -> Tensor:
+            from .elementwise import where
+
+            y = cumprod(x, ax)
+            zero = bk.equal(x.data, 0)
+            # a branch on the values: through the tensor, so fw.jit sees it (graph break)
+            if not wrap(bk.any(zero), bk).item():
+                return _reverse_cumsum(g * y, ax) / x
+            seen = bk.cumsum(zero, axis=ax)
+            before = wrap(bk.equal(seen, 0), bk)  # ahead of the slice's first zero
+            first = wrap(bk.logical_and(zero, bk.equal(seen, 1)), bk)
+            after = wrap(bk.logical_and(bk.greater(seen, 0), bk.logical_not(first.data)), bk)
+            # ahead of the first zero: d out_i / d x_k = out_i / x_k
+            ahead = _reverse_cumsum(g * y, ax) / where(before, x, 1.0)
+            # at the first zero z: (product ahead of z) * sum_{i >= z} g_i prod_{z < j <= i} x_j
+            at_zero = cumprod(where(before, x, 1.0), ax) * _reverse_cumsum(
+                g * cumprod(where(after, x, 1.0), ax), ax)
+            # past the first zero every product still holds that zero
+            return where(before, ahead, 0.0) + where(first, at_zero, 0.0)
+
+        record(out, "Cumprod", (x,), grad, (x,))
+    return out
+
+
 def _reverse_cumsum(g: Tensor, ax: int) -> Tensor:
     """Running sum from the end along ``ax``: the gradient of cumsum (and vice versa)."""
     bk = g._bk

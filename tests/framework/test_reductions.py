@@ -332,3 +332,25 @@ def test_an_empty_dim_list_reduces_everything():
     assert fw.var(x, dim=()).item() == pytest.approx(a.var(ddof=1))
     assert fw.amax(x, ()).item() == a.max()
     assert fw.sum(x, dim=(), keepdim=True).shape == (1, 1)
+
+
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumprod_values_and_gradients_with_and_without_zeros(dim):
+    smooth = fw.tensor(rng.uniform(0.5, 1.5, (3, 4)) * rng.choice([-1, 1], (3, 4)),
+                       dtype=fw.float64, requires_grad=True)
+    np.testing.assert_allclose(fw.cumprod(smooth, dim).detach().numpy(),
+                               np.cumprod(smooth.detach().numpy(), axis=dim))
+    assert gradcheck(lambda t: fw.cumprod(t, dim), (smooth,))
+    assert gradgradcheck(lambda t: fw.cumprod(t, dim), (smooth,))
+    holes = smooth.detach().numpy().copy()
+    holes[0, 1] = holes[1, 0] = holes[1, 2] = holes[2, 3] = 0.0
+    x = fw.tensor(holes, dtype=fw.float64, requires_grad=True)
+    assert gradcheck(lambda t: fw.cumprod(t, dim), (x,))
+
+
+def test_cumprod_dtypes_and_0d():
+    assert fw.cumprod(fw.tensor([2, 3], dtype=fw.int32), 0).tolist() == [2, 6]
+    assert fw.cumprod(fw.tensor([2, 3], dtype=fw.int32), 0).dtype == fw.int64
+    assert fw.tensor([1.0, 2.0]).cumprod(0, dtype=fw.float64).dtype == fw.float64
+    s = t64()
+    assert gradcheck(lambda t: fw.cumprod(t, 0), (s,))

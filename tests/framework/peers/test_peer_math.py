@@ -122,6 +122,7 @@ OPS = {
     "norm_inf": (lambda a: fw.norm(a, p=math.inf, dim=1),
                  lambda a: torch.norm(a, p=math.inf, dim=1), [((3, 4), "distinct")]),
     "cumsum": (lambda a: a.cumsum(1), lambda a: a.cumsum(1), [((3, 4), "any")]),
+    "cumprod": (lambda a: a.cumprod(1), lambda a: a.cumprod(1), [((3, 4), "any")]),
     "var_mean": (lambda a: fw.var_mean(a, 1)[0] + fw.var_mean(a, 1)[1],
                  lambda a: torch.var_mean(a, 1)[0] + torch.var_mean(a, 1)[1],
                  [((3, 4), "any")]),
@@ -185,7 +186,7 @@ SECOND_ORDER = ["atan2", "asin", "div", "pow", "exp", "log", "rsqrt", "reciproca
                 "sigmoid", "elu",
                 "gelu", "gelu_tanh", "silu", "softplus", "erf", "var", "std", "prod",
                 "logsumexp", "norm_dim", "norm_p3", "softmax", "log_softmax", "matmul",
-                "einsum_diag_outer", "cumsum", "maximum", "clamp_tensors"]
+                "einsum_diag_outer", "cumsum", "cumprod", "maximum", "clamp_tensors"]
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
@@ -248,6 +249,18 @@ def test_extremes_with_nan_match_pytorch():
         (g,) = fw.grad([y.sum()], [x])
         (tg,) = torch.autograd.grad([ty.sum()], [t])
         np.testing.assert_array_equal(g.numpy(), tg.numpy())
+
+
+def test_cumprod_gradient_with_zeros_matches_pytorch():
+    a = np.array([[0.5, 0.0, 3.0, 0.0, 2.0], [0.0, 2.0, 3.0, 1.5, -1.0],
+                  [1.5, 2.0, -1.0, 0.5, 0.0]])
+    up = rng.standard_normal(a.shape)
+    for dim in (0, 1):
+        x = fw.tensor(a, dtype=fw.float64, requires_grad=True)
+        t = torch.tensor(a, requires_grad=True)
+        (g,) = fw.grad([x.cumprod(dim)], [x], [fw.tensor(up, dtype=fw.float64)])
+        (tg,) = torch.autograd.grad([t.cumprod(dim)], [t], [torch.tensor(up)])
+        np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-12)
 
 
 def test_prod_gradient_with_zeros_matches_pytorch():
