@@ -131,6 +131,52 @@ def _discover(fn: Any, args: tuple, kwargs: dict) -> tuple[list, list]:
     return modules, optimizers
 
 
+def _scalar_globals(fn: Any) -> tuple[tuple, dict]:
+    """Names of the module-level Python numbers/strings/bools the function reads: their
+    values are part of the cache key (a changed global means a new trace)."""
+    target = getattr(fn, "__func__", fn)
+    code = getattr(target, "__code__", None)
+    glb = getattr(target, "__globals__", None)
+    if code is None or glb is None:
+        return (), {}
+    names = tuple(n for n in code.co_names if isinstance(glb.get(n), (bool, int, float, str)))
+    return names, glb
+
+
+def _python_bindings(fn: Any, modules: list) -> dict:
+    """Which tensor objects the function's globals, closure cells and modules' attributes
+    hold, by name (a traced function must not rebind them: a replay would not)."""
+    target = getattr(fn, "__func__", fn)
+    found: dict[str, int] = {}
+    code = getattr(target, "__code__", None)
+    glb = getattr(target, "__globals__", {})
+    if code is not None:
+        for n in code.co_names:
+            if isinstance(glb.get(n), Tensor):
+                found[f"global {n!r}"] = id(glb[n])
+        for n, cell in zip(code.co_freevars, getattr(target, "__closure__", None) or (),
+                           strict=False):
+            try:
+                val = cell.cell_contents
+            except ValueError:
+                continue
+            if isinstance(val, Tensor):
+                found[f"closure variable {n!r}"] = id(val)
+    for name, root in modules:
+        for mname, m in root.named_modules(prefix=name):
+            for k, v in list(vars(m).items()):
+                if isinstance(v, Tensor):
+                    found[f"attribute {mname or type(m).__name__}.{k}"] = id(v)
+            for k, v in m._buffers.items():
+                found[f"buffer {mname or type(m).__name__}.{k}"] = id(v)
+    return found
+
+
+def _changed_bindings(before: dict, after: dict) -> str:
+    changed = [k for k in before.keys() | after.keys() if before.get(k) != after.get(k)]
+    return ", ".join(sorted(changed)[:3])
+
+
 def _flatten(obj: Any, out: list) -> None:
     if isinstance(obj, Tensor):
         out.append(obj)
@@ -325,6 +371,8 @@ class StaticFunction:
         self.fallbacks: list[tuple[str, str]] = []
         self._modules: list | None = None
         self._all_modules: list = []
+        self._scalar_names: tuple = ()
+        self._globals: dict = {}
         self._host_optimizers: set[int] = set()
         self._optimizers: list | None = None
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -345,12 +393,16 @@ class StaticFunction:
         if self._modules is None:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
             self._all_modules = [m for _, root in self._modules for m in root.modules()]
+            self._scalar_names, self._globals = _scalar_globals(self.fn)
         if not kwargs and not self.input_spec and len(flat) == len(args):
             # the common case, kept cheap: every argument is a tensor
             akey = tuple([(t.shape, t.dtype, t.requires_grad) for t in flat])
         else:
             akey = _arg_key((args, kwargs), self.input_spec, [0])
         modes = tuple([m.training for m in self._all_modules])
+        if self._scalar_names:
+            glb = self._globals
+            modes += tuple([glb.get(n) for n in self._scalar_names])
         # the same array passed twice is one value of the program
         first: dict[int, int] = {}
         aliasing = tuple([first.setdefault(id(t.data), i) for i, t in enumerate(flat)])
@@ -423,6 +475,10 @@ class StaticFunction:
         poly = PolyProgram(progs[-1], graph, groups)
         return poly if poly.guards_hold(flat) else None
 
+    def _where(self) -> str:
+        code = getattr(getattr(self.fn, "__func__", self.fn), "__code__", None)
+        return f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown>"
+
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", repr(self.fn))
 
@@ -456,10 +512,18 @@ class StaticFunction:
         gen = _creation.default_generator()
         rng_state = gen.bit_generator.state
         grad_before = grad_mode.enabled
+        bindings_before = _python_bindings(self.fn, self._modules)
         with installed(tr, bk):
             result = self.fn(*args, **kwargs)
         if grad_mode.enabled != grad_before:
             tr.graph_break("grad mode changed inside the function and was not restored")
+        if tr.broken is None:
+            changed = _changed_bindings(bindings_before, _python_bindings(self.fn,
+                                                                          self._modules))
+            if changed:
+                tr.broken = (f"it rebinds {changed} to a new tensor, which a replay would not "
+                             "repeat; update it in place (e.g. t.copy_(...)) or register it "
+                             "as a module buffer", self._where())
         if tr.broken is None:
             self._check_rng(tr, gen, rng_state)
         program = None

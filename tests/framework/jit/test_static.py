@@ -359,3 +359,37 @@ def test_recorded_sgd_follows_a_learning_rate_schedule():
         for s in scheds:
             s.step()
     assert static.traces <= 3  # after the lr changes, SGD runs as a host call: no re-tracing
+
+
+COUNTER = fw.zeros(1)
+SCALE = 2.0
+
+
+def test_rebinding_a_global_tensor_falls_back_instead_of_freezing_it():
+    global COUNTER
+    COUNTER = fw.zeros(1)
+
+    def bump(x):
+        global COUNTER
+        COUNTER = COUNTER + 1.0
+        return x * COUNTER
+
+    f = fw.jit.to_static(bump)
+    with pytest.warns(fw.jit.JitWarning, match="rebinds global 'COUNTER'"):
+        assert f(fw.ones(1)).tolist() == [1.0]
+    assert f(fw.ones(1)).tolist() == [2.0]
+    assert f(fw.ones(1)).tolist() == [3.0]
+
+
+def test_module_level_python_numbers_are_guarded():
+    global SCALE
+
+    def scaled(x):
+        return x * SCALE
+
+    f = fw.jit.to_static(scaled)
+    SCALE = 2.0
+    assert f(fw.ones(1)).tolist() == [2.0]
+    SCALE = 5.0
+    assert f(fw.ones(1)).tolist() == [5.0]
+    SCALE = 2.0
