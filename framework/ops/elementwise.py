@@ -461,8 +461,13 @@ absolute = abs
 
 
 def sign(a: Tensor) -> Tensor:
-    """-1, 0 or 1 by the sign of each element; its gradient is zero."""
-    out = wrap(a._bk.sign(a.data), a._bk)
+    """-1, 0 or 1 by the sign of each element (0 for NaN, as in PyTorch); its gradient is
+    zero."""
+    bk = a._bk
+    d = bk.sign(a.data)
+    if a.dtype.kind == "f":
+        d = bk.where(bk.isnan(d), 0, d)
+    out = wrap(d, bk)
     if recording(a):
         record(out, "Sign", (a,), _zeros_like)
     return out

@@ -363,3 +363,31 @@ def test_type_promotion_matches_pytorch(left):
             np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert str(fw.exp(a).dtype) == str(torch.exp(ta).dtype)[6:]
     assert str(fw.sqrt(a).dtype) == str(torch.sqrt(ta).dtype)[6:]
+
+
+def test_non_differentiable_ops_match_pytorch():
+    a = np.array([[1.0, 3.0, 3.0, -1.0], [np.nan, 0.0, 2.0, np.inf], [2.0, 2.0, 0.0, -np.inf]])
+    b = np.array([0.0, 3.0, 1.0, -np.inf])
+    x, t = fw.tensor(a, dtype=fw.float32), torch.tensor(a, dtype=torch.float32)
+    y, u = fw.tensor(b, dtype=fw.float32), torch.tensor(b, dtype=torch.float32)
+    cases = [
+        (lambda v, w: v.argmax(), lambda v, w: v.argmax()),
+        (lambda v, w: v[2:].argmax(1), lambda v, w: v[2:].argmax(1)),
+        (lambda v, w: v[::2].argmin(0, keepdim=True), lambda v, w: v[::2].argmin(0, keepdim=True)),
+        (lambda v, w: fw.argmax(v[0], 0), lambda v, w: torch.argmax(v[0], 0)),
+        (lambda v, w: (v > w).all(1), lambda v, w: (v > w).all(1)),
+        (lambda v, w: (v >= w).any(0), lambda v, w: (v >= w).any(0)),
+        (lambda v, w: fw.logical_xor(v, w), lambda v, w: torch.logical_xor(v, w)),
+        (lambda v, w: fw.logical_and(v, w), lambda v, w: torch.logical_and(v, w)),
+        (lambda v, w: (v < w) | (v == w), lambda v, w: (v < w) | (v == w)),
+        (lambda v, w: (v != w) & ~(v > 1), lambda v, w: (v != w) & ~(v > 1)),
+        (lambda v, w: v.isnan() ^ v.isinf(), lambda v, w: v.isnan() ^ v.isinf()),
+        (lambda v, w: fw.count_nonzero(v, 1), lambda v, w: torch.count_nonzero(v, 1)),
+        (lambda v, w: fw.sign(v), lambda v, w: torch.sign(v)),
+        (lambda v, w: fw.tensor([5, -3, 7]) & 6, lambda v, w: torch.tensor([5, -3, 7]) & 6),
+        (lambda v, w: ~fw.tensor([5, -3]), lambda v, w: ~torch.tensor([5, -3])),
+    ]
+    for ours_fn, theirs_fn in cases:
+        got, want = ours_fn(x, y), theirs_fn(t, u)
+        assert str(got.dtype) == str(want.dtype)[6:]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
