@@ -471,3 +471,28 @@ def test_broadcasting_errors_name_the_op_shapes_and_dimension():
         fw.where(fw.ones(2, 3) > 0, fw.ones(4), 0.0)
     with pytest.raises(RuntimeError, match="clamp: shapes"):
         fw.clamp(fw.ones(3), fw.ones(2))
+
+
+@pytest.mark.parametrize("dtype", [fw.float32, fw.float16], ids=str)
+def test_ops_keep_float32_and_float16_in_values_and_gradients(dtype):
+    """No silent upcast: each op's result and each gradient keep the input's dtype."""
+    extra = {
+        "softmax": lambda t: fw.softmax(t, 1), "log_softmax": lambda t: fw.log_softmax(t, 0),
+        "logsumexp": lambda t: fw.logsumexp(t, 1), "var": lambda t: t.var(1),
+        "std": lambda t: t.std(0), "norm": lambda t: t.norm(), "norm3": lambda t: t.norm(3),
+        "norm_inf": lambda t: t.norm(math.inf, dim=1), "prod": lambda t: t.prod(1),
+        "cumsum": lambda t: t.cumsum(1), "cumprod": lambda t: t.cumprod(0),
+        "max_dim": lambda t: t.max(1).values, "amin": lambda t: t.amin(0),
+        "mean": lambda t: t.mean(), "matmul": lambda t: t @ t.T,
+        "einsum": lambda t: fw.einsum("ij,kj->ik", t, t),
+    }
+    fns = {name: fn for name, (fn, _) in UNARY.items()} | extra
+    data = rng.uniform(0.3, 0.9, (2, 3)) * rng.choice([-1, 1], (2, 3))
+    for name, fn in sorted(fns.items()):
+        x = fw.tensor(np.abs(data) if name in ("log", "log1p", "log2", "log10", "sqrt", "rsqrt",
+                                               "reciprocal") else data,
+                      dtype=dtype, requires_grad=True)
+        y = fn(x)
+        assert y.dtype == dtype, name
+        (g,) = fw.grad([y.sum()], [x])
+        assert g.dtype == dtype, name
