@@ -445,7 +445,9 @@ def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa
         m = bk.max(d, axis=axes, keepdims=True)
         m = bk.where(bk.isfinite(m), m, 0)  # all -inf (or inf) rows: no shift
         s = bk.sum(bk.exp(bk.subtract(d, m)), axis=axes, keepdims=True)
-        lse = bk.add(bk.log(s), m)
+        # all -inf: log(0) = -inf without NumPy's divide-by-zero warning (reduced size only)
+        some = bk.greater(s, 0)
+        lse = bk.add(bk.where(some, bk.log(bk.where(some, s, 1)), -math.inf), m)
     out = wrap(lse if keepdim else bk.reshape(lse, _reduced_shape(x.shape, axes)), bk)
     if recording(x):
         shape = x.shape
