@@ -90,6 +90,8 @@ from .parameter import Buffer, Parameter
 from .pooling import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
     AvgPool1d,
     AvgPool2d,
     MaxPool1d,
@@ -119,4 +121,5 @@ __all__ = [
     "CosineEmbeddingLoss", "Hardshrink", "HingeEmbeddingLoss", "MarginRankingLoss",
     "MultiLabelSoftMarginLoss", "PReLU", "PixelShuffle", "PixelUnshuffle", "PoissonNLLLoss",
     "SoftMarginLoss", "Softshrink", "Tanhshrink", "Threshold", "TripletMarginLoss",
+    "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
 ]

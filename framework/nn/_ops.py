@@ -923,3 +923,48 @@ def interpolate(input: Tensor, size: Any = None, scale_factor: Any = None,  # no
     if spatial == 1:
         return matmul(xf, mats[0].mT)
     return matmul(matmul(mats[0], xf), mats[1].mT)
+
+
+def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
+                        return_indices: bool = False) -> Any:
+    """Maximum over bins that split H and W into ``output_size`` (PyTorch's bin edges);
+    ``return_indices`` gives each maximum's flat position ``h * W + w``. The values are a
+    ``take_along_dim`` of the input, so the gradient (and its gradient) come from it."""
+    from ..ops import take_along_dim
+
+    x = input
+    if x.ndim not in (3, 4):
+        raise RuntimeError(f"adaptive_max_pool2d: expected a 3-D or 4-D input, got shape "
+                           f"{tuple(x.shape)}")
+    unbatched = x.ndim == 3
+    if unbatched:
+        x = x.reshape((1,) + x.shape)
+    n, c, h, w = x.shape
+    if isinstance(output_size, (tuple, list)):
+        oh = h if output_size[0] is None else int(output_size[0])
+        ow = w if output_size[1] is None else int(output_size[1])
+    else:
+        oh = ow = int(output_size)
+    if oh < 1 or ow < 1 or not h or not w:
+        raise RuntimeError(f"adaptive_max_pool2d: output_size {(oh, ow)} does not fit the input "
+                           f"of shape {tuple(x.shape)}")
+    bk = x._bk
+    idx = bk.zeros((n, c, oh, ow), "int64")
+    for i in range(oh):
+        h0, h1 = (i * h) // oh, -(-((i + 1) * h) // oh)
+        for j in range(ow):
+            w0, w1 = (j * w) // ow, -(-((j + 1) * w) // ow)
+            cell = bk.reshape(bk.getitem(x.data, (slice(None), slice(None), slice(h0, h1),
+                                                  slice(w0, w1))), (n, c, -1))
+            k = bk.argmax(cell, axis=2)  # NaN counts as the maximum, as in PyTorch
+            bw = w1 - w0
+            col = bk.remainder(k, bw)
+            row = bk.astype(bk.divide(bk.subtract(k, col), bw), "int64")
+            flat = bk.add(bk.multiply(bk.add(row, h0), w), bk.add(col, w0))
+            bk.setitem(idx, (slice(None), slice(None), i, j), flat)
+    indices = wrap(idx, bk)
+    out = take_along_dim(x.reshape(n, c, h * w), indices.reshape(n, c, oh * ow), 2)
+    out = out.reshape(n, c, oh, ow)
+    if unbatched:
+        out, indices = out.reshape(out.shape[1:]), indices.reshape(indices.shape[1:])
+    return (out, indices) if return_indices else out

@@ -38,6 +38,7 @@ from ..ops._util import wrap
 from ..tensor import Tensor
 from ._ops import (
     adaptive_avg_pool2d,
+    adaptive_max_pool2d,
     avg_pool2d,
     bilinear,
     conv1d,
@@ -242,6 +243,16 @@ def avg_pool1d(input: Tensor, kernel_size: int, stride: Any = None, padding: int
                      (1, one(stride if stride is not None else kernel_size)),
                      (0, one(padding)), ceil_mode, count_include_pad)
     return out.squeeze(-2)
+
+
+def adaptive_max_pool1d(input: Tensor, output_size: int,  # noqa: A002
+                        return_indices: bool = False) -> Any:
+    """Maximum over bins that split the last dimension into ``output_size`` cells."""
+    one = output_size[0] if isinstance(output_size, (tuple, list)) else output_size
+    res = adaptive_max_pool2d(input.unsqueeze(-2), (1, one), return_indices)
+    if return_indices:
+        return res[0].squeeze(-2), res[1].squeeze(-2)
+    return res.squeeze(-2)
 
 
 def adaptive_avg_pool1d(input: Tensor, output_size: int) -> Tensor:  # noqa: A002
@@ -852,7 +863,8 @@ def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor, full: bool = F
     return _reduce(loss, reduction, "gaussian_nll_loss")
 
 
-__all__ += ["cosine_embedding_loss", "hardshrink", "hinge_embedding_loss",
+__all__ += ["adaptive_max_pool1d", "adaptive_max_pool2d", "cosine_embedding_loss",
+            "hardshrink", "hinge_embedding_loss",
             "multilabel_soft_margin_loss", "pixel_shuffle", "pixel_unshuffle",
             "poisson_nll_loss", "prelu", "scaled_dot_product_attention", "softshrink",
             "tanhshrink", "threshold", "triplet_margin_loss", "upsample_bilinear",

@@ -50,6 +50,8 @@ CASES = {
                    lambda: (t64(1, 2, 5, 6),)),
     "avg_pool2d_ceil": (lambda x: F.avg_pool2d(x, 2, ceil_mode=True),
                         lambda: (t64(1, 2, 5, 5),)),
+    "adaptive_max_pool2d": (lambda x: F.adaptive_max_pool2d(x, (2, 3)),
+                            lambda: (t64(2, 2, 5, 7),)),
     "adaptive_avg_pool2d": (lambda x: F.adaptive_avg_pool2d(x, (2, 3)),
                             lambda: (t64(2, 2, 5, 7),)),
     "batch_norm_train": (lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),

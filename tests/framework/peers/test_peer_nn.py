@@ -73,6 +73,9 @@ LAYERS = [
     ("adaptive_avgpool2d", lambda m: m.AdaptiveAvgPool2d((3, 2)), [(2, 3, 7, 5)]),
     ("adaptive_avgpool2d_one", lambda m: m.AdaptiveAvgPool2d(1), [(2, 3, 6, 6)]),
     ("adaptive_avgpool1d", lambda m: m.AdaptiveAvgPool1d(4), [(2, 3, 10)]),
+    ("adaptive_maxpool2d", lambda m: m.AdaptiveMaxPool2d((3, 2)), [(2, 3, 7, 5)]),
+    ("adaptive_maxpool2d_global", lambda m: m.AdaptiveMaxPool2d(1), [(2, 3, 6, 6)]),
+    ("adaptive_maxpool1d", lambda m: m.AdaptiveMaxPool1d(4), [(2, 3, 10)]),
     ("batchnorm1d_2d", lambda m: m.BatchNorm1d(4), [(6, 4)]),
     ("batchnorm1d_3d", lambda m: m.BatchNorm1d(4, momentum=0.3), [(3, 4, 5)]),
     ("batchnorm2d", lambda m: m.BatchNorm2d(3), [(4, 3, 5, 5)]),
@@ -426,6 +429,10 @@ FUNCTIONAL = [
      [(2, 3, 7, 8)]),
     ("max_pool1d_indices", lambda F, x: F.max_pool1d(x, 2, return_indices=True),
      [(2, 3, 8)]),
+    ("adaptive_max_pool2d_indices", lambda F, x: F.adaptive_max_pool2d(
+        x, (4, 3), return_indices=True), [(2, 3, 7, 5)]),
+    ("adaptive_max_pool1d_indices", lambda F, x: F.adaptive_max_pool1d(
+        x, 3, return_indices=True), [(2, 3, 8)]),
     ("normalize", lambda F, x: F.normalize(x, p=3.0, dim=0), [(4, 3)]),
     ("instance_norm", lambda F, x: F.instance_norm(x), [(2, 3, 4, 5)]),
     ("pairwise_distance", lambda F, a, b: F.pairwise_distance(a, b, p=3.0, keepdim=True),
