@@ -40,6 +40,9 @@ RENDERER = f"nbconvert-{nbconvert.__version__}/skiff-1"
 NEEDS_JS_NOTE = ('<div class="skiff-needs-js">This output needs JavaScript and is not shown.'
                  '</div>')
 MAX_HTML_BYTES = 64 * 1024 * 1024
+#: Longer text outputs (streams, errors, plain text) are cut to this many characters for
+#: display; the downloaded notebook keeps them whole.
+MAX_OUTPUT_CHARS = 100_000
 
 #: Output types shown as they are (after sanitizing).
 STATIC_MIMETYPES = ("text/plain", "text/markdown", "text/latex", "image/png", "image/jpeg",
@@ -61,6 +64,11 @@ def prepare_for_display(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             continue
         outputs = []
         for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                output["text"] = _cut("".join(output.get("text", "")))
+            if output.get("output_type") == "error":
+                lines = output.get("traceback", [])[:200]
+                output["traceback"] = [_cut(str(line)) for line in lines]
             if output.get("output_type") not in ("display_data", "execute_result"):
                 outputs.append(output)
                 continue
@@ -86,10 +94,19 @@ def prepare_for_display(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                 outputs.append(nbformat.from_dict(note))
                 if not data:
                     continue
+            if isinstance(data.get("text/plain"), str | list):
+                data["text/plain"] = _cut("".join(data["text/plain"]))
             output["data"] = data
             outputs.append(output)
         cell["outputs"] = outputs
     return nb
+
+
+def _cut(text: str) -> str:
+    if len(text) <= MAX_OUTPUT_CHARS:
+        return text
+    return (text[:MAX_OUTPUT_CHARS] +
+            f"\n… [{len(text) - MAX_OUTPUT_CHARS} more characters are not shown]\n")
 
 
 # --- 2. nbconvert, inside the sandbox --------------------------------------------------------
