@@ -968,3 +968,58 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
     if unbatched:
         out, indices = out.reshape(out.shape[1:]), indices.reshape(indices.shape[1:])
     return (out, indices) if return_indices else out
+
+
+def batch_norm_train(x: Tensor, weight: Tensor | None, bias: Tensor | None,
+                     eps: float) -> tuple[Tensor, Any, Any]:
+    """Batch normalization with the batch's statistics over every dimension but 1, as one op.
+
+    Returns ``(output, mean, biased variance)``; the statistics are backend arrays (for
+    the running averages). The gradient rule is the closed form, in framework ops.
+    """
+    if weight is not None and weight.dtype != x.dtype:
+        weight = cast(weight, x.dtype)
+    if bias is not None and bias.dtype != x.dtype:
+        bias = cast(bias, x.dtype)
+    bk = x._bk
+    c = x.shape[1]
+    dims = (0,) + tuple(range(2, x.ndim))
+    bshape = (1, c) + (1,) * (x.ndim - 2)
+    count = x.numel() // c
+    cnt = bk.asarray(count, dtype=x.dtype)
+    mean = bk.divide(bk.sum(x.data, axis=dims, keepdims=True), cnt)
+    xc = bk.subtract(x.data, mean)
+    var = bk.divide(bk.sum(bk.multiply(xc, xc), axis=dims, keepdims=True), cnt)
+    rstd = bk.divide(bk.asarray(1, dtype=x.dtype),
+                     bk.sqrt(bk.add(var, bk.asarray(eps, dtype=x.dtype))))
+    xhat = bk.multiply(xc, rstd)
+    y = xhat
+    if weight is not None:
+        y = bk.multiply(y, bk.reshape(weight.data, bshape))
+    if bias is not None:
+        y = bk.add(y, bk.reshape(bias.data, bshape))
+    out = wrap(y, bk)
+    rx = x.requires_grad
+    rw = weight is not None and weight.requires_grad
+    rb = bias is not None and bias.requires_grad
+    if grad_mode.enabled and (rx or rw or rb):
+
+        def grad(g: Tensor) -> tuple:
+            if grad_mode.enabled:
+                # recompute the statistics in framework ops so the gradient is differentiable
+                xct = x - x.mean(dims, keepdim=True)
+                rs = ((xct * xct).mean(dims, keepdim=True) + eps).rsqrt()
+                xh = xct * rs
+            else:
+                rs, xh = wrap(rstd, bk), wrap(xhat, bk)
+            gw = (g * xh).sum(dims) if rw else None
+            gb = g.sum(dims) if rb else None
+            gx = None
+            if rx:
+                gxh = g * weight.reshape(bshape) if weight is not None else g
+                gx = rs * (gxh - gxh.mean(dims, keepdim=True)
+                           - xh * (gxh * xh).mean(dims, keepdim=True))
+            return gx, gw, gb
+
+        record(out, "BatchNorm", (x, weight, bias), grad, (x,))
+    return out, bk.reshape(mean, (c,)), bk.reshape(var, (c,))

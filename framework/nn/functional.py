@@ -40,6 +40,7 @@ from ._ops import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
     avg_pool2d,
+    batch_norm_train,
     bilinear,
     conv1d,
     conv2d,
@@ -275,7 +276,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise RuntimeError(f"batch_norm: expected an input with a channel dimension (N, C, "
                            f"...), got shape {tuple(x.shape)}")
     c = x.shape[1]
-    dims = (0,) + tuple(range(2, x.ndim))
     bshape = (1, c) + (1,) * (x.ndim - 2)
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -287,19 +287,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if count <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got input of shape {tuple(x.shape)}")
-        mean = x.mean(dims, keepdim=True)
-        xc = x - mean
-        var = (xc * xc).mean(dims, keepdim=True)
-        out = xc * (var + eps).rsqrt()
+        out, mean, var = batch_norm_train(x, weight, bias, eps)
         if running_mean is not None or running_var is not None:
+            bk = x._bk
             with no_grad():
                 m = momentum
                 if running_mean is not None:
-                    new = running_mean * (1 - m) + mean.detach().reshape(c) * m
+                    new = running_mean * (1 - m) + wrap(mean, bk) * m
                     running_mean.copy_(new)
                 if running_var is not None:
-                    unbiased = var.detach().reshape(c) * (count / (count - 1))
+                    unbiased = wrap(var, bk) * (count / (count - 1))
                     running_var.copy_(running_var * (1 - m) + unbiased * m)
+        return out
     else:
         if running_mean is None or running_var is None:
             raise RuntimeError("batch_norm: running_mean and running_var are needed when "
