@@ -406,10 +406,12 @@ def request_validation(version: ModelVersion):
     job = jobs.enqueue("zoo_validate", {"version_id": version.id},
                        owner=version.created_by_id)
     session = db.session()
-    fresh = session.get(ModelVersion, version.id)
-    if fresh is not None and fresh.validation_job_id is None:
-        fresh.validation_job_id = job.id
-        session.commit()
+    # The job may have run already (immediate mode) in a session of its own: re-read.
+    session.refresh(version)
+    session.refresh(version.model)
+    if version.validation_job_id is None:
+        version.validation_job_id = job.id
+    session.commit()
     return job
 
 

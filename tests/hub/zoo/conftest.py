@@ -95,3 +95,37 @@ def app_config():
 @pytest.fixture
 def accuracy() -> float:
     return digits_linear()[2]
+
+
+@pytest.fixture
+def make_token(app):
+    """``make_token(user, scopes="read write")`` -> a bearer secret."""
+    from hub import db as hub_db
+    from hub.api import tokens
+
+    def make(user, scopes: str = "read write") -> str:
+        with app.app_context():
+            new = tokens.create_token(user, "tests", scopes.split())
+            hub_db.session().commit()
+            return new.secret
+
+    return make
+
+
+def api_push(client, token: str, repo: str, folder: Path, message: str = "first",
+             **extra) -> object:
+    """Push ``folder`` through the API the way ``skiff model push`` does; the commit's
+    response (or the first failed upload's)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    staged = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        response = client.post(f"/api/v1/models/{repo}/files", query_string={"path": rel},
+                               data=path.read_bytes(), headers=headers,
+                               content_type="application/octet-stream")
+        if response.status_code != 201:
+            return response
+        body = response.get_json()
+        staged.append({k: body[k] for k in ("path", "digest", "receipt")})
+    return client.post(f"/api/v1/models/{repo}/versions", headers=headers,
+                       json={"message": message, "files": staged, **extra})
