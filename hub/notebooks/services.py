@@ -35,9 +35,10 @@ import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote, urlencode
 
 import nbformat
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 
@@ -243,9 +244,12 @@ def get_version(notebook: Notebook, number: int | None = None) -> NotebookVersio
 
 
 def notebook_url(notebook: Notebook, **params: Any) -> str:
-    """The notebook's page."""
-    return url_for("notebooks.detail", owner=notebook.owner.username, slug=notebook.slug,
-                   **params)
+    """The notebook's page (a path; works in jobs and seed steps too, outside requests)."""
+    if has_request_context():
+        return url_for("notebooks.detail", owner=notebook.owner.username, slug=notebook.slug,
+                       **params)
+    path = f"/notebooks/{quote(notebook.owner.username)}/{quote(notebook.slug)}"
+    return path + ("?" + urlencode(params) if params else "")
 
 
 # --- storing ---------------------------------------------------------------------------------
