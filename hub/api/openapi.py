@@ -38,7 +38,9 @@ def build_spec() -> dict[str, Any]:
     )
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     for name, schema_cls in sorted(SCHEMAS.items()):
-        spec.components.schema(name, schema=schema_cls)
+        # A schema nested in one registered earlier is already there under the same name.
+        if name not in spec.components.schemas:
+            spec.components.schema(name, schema=schema_cls)
     for name, response in RESPONSES.items():
         spec.components.response(name, response)
     paths: dict[str, dict] = {}
