@@ -88,8 +88,10 @@ def write_module(folder: Path, source: str = MODULE_SOURCE, **card) -> Path:
 
 
 @pytest.fixture
-def app_config():
-    return {"JOBS_IMMEDIATE": True}
+def app_config(request):
+    """Jobs run at once (validation finishes inside the push); tests add their own settings
+    with ``@pytest.mark.parametrize("app_config", [{...}], indirect=True)``."""
+    return {"JOBS_IMMEDIATE": True, **getattr(request, "param", {})}
 
 
 @pytest.fixture
