@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import pickle  # noqa: S403 - only to make a hostile payload that must be refused
 import struct
 
 import pytest
@@ -31,11 +30,16 @@ def _safetensors(header: dict, data: bytes) -> bytes:
     return struct.pack("<Q", len(raw)) + raw + data
 
 
+# Pickle streams written out by hand (protocol 2 and 4 opcodes): no pickle module needed.
+PICKLED_LIST = b"\x80\x02]q\x00(K\x01K\x02e."
+PICKLED_STR = b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00\x8c\x01x\x94."
+
+
 @pytest.mark.parametrize("name,payload", [
-    ("weights.pkl", pickle.dumps({"w": [1.0, 2.0]})),
+    ("weights.pkl", PICKLED_LIST),
     ("model.pt", b"PK\x03\x04" + b"\0" * 60),
-    ("weights.bin", pickle.dumps([1, 2, 3], protocol=4)),
-    ("extra.dat", pickle.dumps("x", protocol=2)),
+    ("weights.bin", PICKLED_STR),
+    ("extra.dat", PICKLED_LIST),
     ("table.npy", b"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False}"),
 ])
 def test_pickle_files_are_refused_with_what_to_use_instead(app, client, make_user, make_token,
