@@ -12,7 +12,7 @@ import numpy as np
 from .. import backend as _backend
 from .. import creation as _creation
 from .. import dtypes as _dt
-from ..autograd.graph import grad_mode
+from ..autograd.graph import Node, grad_mode
 from ..tensor import Tensor
 from . import tracer as _tracer
 from .executor import Executable
@@ -513,8 +513,12 @@ class StaticFunction:
         rng_state = gen.bit_generator.state
         grad_before = grad_mode.enabled
         bindings_before = _python_bindings(self.fn, self._modules)
+        aot = None
         with installed(tr, bk):
             result = self.fn(*args, **kwargs)
+            if (grad_mode.enabled and not tr.backward_ran and tr.broken is None
+                    and _needs_grad(result)):
+                aot = _trace_backward(tr, result, flat, bk)
         if grad_mode.enabled != grad_before:
             tr.graph_break("grad mode changed inside the function and was not restored")
         if tr.broken is None:
@@ -528,7 +532,7 @@ class StaticFunction:
             self._check_rng(tr, gen, rng_state)
         program = None
         if tr.broken is None:
-            program = self._finish(tr, result, flat, bk)
+            program = self._finish(tr, result, flat, bk, aot)
         if program is None:
             reason, where = tr.broken
             self.fallbacks.append((reason, where))
@@ -561,10 +565,11 @@ class StaticFunction:
             tr.graph_break("random numbers were drawn outside the backend's random primitives "
                            "(they would be frozen into the program)")
 
-    def _finish(self, tr: Trace, result: Any, flat: list, bk: Any) -> Program | None:
+    def _finish(self, tr: Trace, result: Any, flat: list, bk: Any,
+                aot: dict | None = None) -> Program | None:
         g = tr.graph
         g.volatile = set(tr.volatile)
-        if grad_mode.enabled and not tr.backward_ran and _needs_grad(result):
+        if aot is None and grad_mode.enabled and not tr.backward_ran and _needs_grad(result):
             tr.broken = ("its results require gradients, but static programs do not record "
                          "autograd graphs: trace the whole training step (forward, backward, "
                          "optimizer step) instead", _tracer.user_location())
@@ -616,11 +621,14 @@ class StaticFunction:
         for i, t in enumerate(flat):
             first_seen.setdefault(id(t.data), i)
         by_vid = {tr.ids[id(t.data)]: first_seen[id(t.data)] for t in flat}
-        input_pos = [by_vid[vid] for vid in g.inputs]
+        input_pos = [by_vid[vid] for vid in g.inputs if vid in by_vid]
+        shapes = tuple(t.shape for t in flat)
+        if aot is not None:
+            return _autograd_program(self, tr, g, aot, bk, input_pos, shapes, template,
+                                     out_ids, flat)
         raw = g.copy()
         opt = g.copy()
         report = optimize(opt) if self.passes else []
-        shapes = tuple(t.shape for t in flat)
         return Program(tr, opt, raw, report, bk, input_pos, shapes, end_bind, template,
                        len(out_ids))
 
@@ -691,3 +699,132 @@ def to_static(fn: Any = None, input_spec: Any = None, full_graph: bool = False,
     if isinstance(fn, StaticFunction):
         return fn
     return StaticFunction(fn, input_spec, full_graph, passes)
+
+
+# ----- static forward programs that take part in autograd -----------------------------------------
+
+def _trace_backward(tr: Trace, result: Any, flat: list, bk: Any) -> dict | None:
+    """Record the backward of a forward-only function too (with placeholder output
+    gradients), so that its static program can give gradients without eager ops."""
+    from ..autograd import grad as _grad
+
+    result_flat: list = []
+    _flatten(result, result_flat)
+    diff_positions = [i for i, t in enumerate(result_flat) if t.requires_grad]
+    outs = [result_flat[i] for i in diff_positions]
+    seen: set[int] = set()
+    leaves = []
+    for t in list(flat) + [c.tensor for c in tr.candidates.values()] + _tracer._leaves(outs):
+        if t.requires_grad and t.is_leaf and id(t) not in seen:
+            seen.add(id(t))
+            leaves.append(t)
+    if not outs or not leaves:
+        return None
+    split = len(tr.graph.nodes)
+    n_inputs = len(tr.graph.inputs)
+    gouts = []
+    for i, o in enumerate(outs):
+        arr = np.ones(o.shape, o.dtype)
+        tr.add_input(arr, f"grad_output{i}")
+        gouts.append(_wrap(arr, bk))
+    ran = tr.backward_ran
+    try:
+        grads = _grad(outs, leaves, grad_outputs=gouts, retain_graph=True, allow_unused=True)
+    except Exception as err:  # noqa: BLE001 - any failure means: no static backward
+        tr.graph_break(f"its backward could not be traced ({err})")
+        return None
+    finally:
+        tr.backward_ran = ran
+    grad_vids = []
+    for g in grads:
+        if g is None:
+            grad_vids.append(None)
+            continue
+        vid = tr.ids.get(id(g.data))
+        if vid is None:
+            tr.graph_break("a gradient was computed outside the traced ops")
+            return None
+        grad_vids.append(vid)
+    flat_ids = {id(t) for t in flat}
+    leaf_spec = [("input", next(i for i, f in enumerate(flat) if f is t)) if id(t) in flat_ids
+                 else ("tensor", t) for t in leaves]
+    return {"split": split, "n_inputs": n_inputs, "grad_vids": grad_vids,
+            "leaves": leaf_spec, "diff_positions": diff_positions}
+
+
+class AutogradProgram(Program):
+    """A static forward whose outputs take part in autograd: the recorded backward runs as
+    one node of the autograd graph (first-order gradients; ``create_graph=True`` through it
+    is refused)."""
+
+    def run(self, flat: list, exe: Executable | None = None) -> Any:
+        inputs = [flat[i].data for i in self.input_pos]
+        state = [t.data if attr == "data" else t.grad.data for t, attr in self.state_bind]
+        res = self.exe.run(inputs, state)
+        outs, saved = res[:self.out_count], res[self.out_count:]
+        bk = self.bk
+        self.runs += 1
+        result = _rebuild(self.out_template, outs, bk)
+        if not grad_mode.enabled:
+            return result
+        diff: list = []
+        _flatten(result, diff)
+        diff = [diff[i] for i in self.diff_positions]
+        leaves = tuple(flat[ref] if kind == "input" else ref for kind, ref in self.leaf_spec)
+        bwd, grad_vids, fwd_inputs = self.bwd_exe, self.bwd_outputs, inputs
+
+        def backward(*gs: Any) -> tuple:
+            if grad_mode.enabled:
+                raise RuntimeError("higher-order gradients (create_graph=True) through a "
+                                   "static program are not supported; call the function "
+                                   "eagerly for them")
+            arrays = bwd.run(fwd_inputs + saved + [g.data for g in gs], state)
+            by_vid = dict(zip(bwd.outputs, arrays, strict=True))
+            return tuple(None if v is None else _wrap(by_vid[v], bk) for v in grad_vids)
+
+        node = Node("StaticProgram", leaves, backward)
+        node.out_meta = [(t.shape, t.dtype, bk) for t in diff]
+        for i, t in enumerate(diff):
+            t.requires_grad = True
+            t._node = node
+            t._idx = i
+        return result
+
+
+def _autograd_program(sf: StaticFunction, tr: Trace, g: Graph, aot: dict, bk: Any,
+                      input_pos: list, shapes: tuple, template: Any, out_ids: list,
+                      flat: list) -> Program:
+    split, n_in = aot["split"], aot["n_inputs"]
+    fwd_inputs = g.inputs[:n_in]
+    grad_inputs = g.inputs[n_in:]
+    fwd_defined = {o for n in g.nodes[:split] for o in n.outputs}
+    saved: list[int] = []
+    for n in g.nodes[split:]:
+        for r in n.refs():
+            if r in fwd_defined and r not in saved:
+                saved.append(r)
+    for v in aot["grad_vids"]:
+        if v is not None and v in fwd_defined and v not in saved:
+            saved.append(v)
+    fwd = g.copy()
+    fwd.nodes = fwd.nodes[:split]
+    fwd.inputs = list(fwd_inputs)
+    fwd.outputs = list(out_ids) + saved
+    bwd = g.copy()
+    bwd.nodes = bwd.nodes[split:]
+    bwd.inputs = list(fwd_inputs) + saved + list(grad_inputs)
+    for v in saved:
+        bwd.values[v].kind = "input"
+    bwd.outputs = [v for v in dict.fromkeys(aot["grad_vids"]) if v is not None]
+    raw = fwd.copy()
+    report = optimize(fwd) if sf.passes else []
+    if sf.passes:
+        optimize(bwd)
+    prog = AutogradProgram(tr, fwd, raw, report, bk, input_pos, shapes, [], template,
+                           len(out_ids))
+    prog.bwd_exe = Executable(bwd, bk)
+    prog.bwd_outputs = aot["grad_vids"]
+    prog.leaf_spec = aot["leaves"]
+    prog.guard = []
+    prog.diff_positions = aot["diff_positions"]
+    return prog

@@ -160,10 +160,41 @@ def test_grad_mode_is_guarded():
         f(x)
         out = f(x)
     assert not out.requires_grad
-    with pytest.warns(fw.jit.JitWarning, match="require gradients"):
-        y = f(x)  # grad mode on: outputs need autograd, so this signature stays eager
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fw.jit.JitWarning)
+        y = f(x)  # grad mode on: a separate program whose outputs take part in autograd
+    assert y.requires_grad
     y.sum().backward()
-    assert w.grad is not None
+    np.testing.assert_allclose(w.grad.numpy(), x.numpy().T @ np.ones((2, 3)), rtol=1e-5)
+    assert f.traces == 2
+
+
+def test_static_forward_in_an_eager_training_loop_gives_eager_gradients():
+    fw.manual_seed(0)
+    eager = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 4))
+    model = nn.Sequential(nn.Linear(8, 16), nn.GELU(), nn.Linear(16, 4))
+    model.load_state_dict(eager.state_dict())
+    fw.jit.to_static(model)
+    opts = [fw.optim.SGD(m.parameters(), lr=0.1) for m in (eager, model)]
+    rng = np.random.default_rng(0)
+    for _ in range(4):
+        x = fw.tensor(rng.standard_normal((5, 8)), dtype=fw.float32, requires_grad=True)
+        y = fw.tensor(rng.integers(0, 4, 5))
+        grads = []
+        for m, opt in zip((eager, model), opts, strict=True):
+            x.grad = None
+            loss = F.cross_entropy(m(x), y)
+            loss.backward()
+            grads.append([x.grad.numpy().copy()] + [p.grad.numpy().copy()
+                                                    for p in m.parameters()])
+            opt.step()
+            opt.zero_grad()
+        for a, b in zip(*grads, strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-7)
+    assert model.forward.traces == 1 and model.forward.programs[0].runs == 3
+    out = model(fw.randn(5, 8, requires_grad=True)).sum()  # replayed
+    with pytest.raises(RuntimeError, match="higher-order"):
+        fw.grad(out, list(model.parameters()), create_graph=True)
 
 
 def test_value_dependent_control_flow_falls_back_with_file_and_line():
