@@ -446,6 +446,8 @@ class StaticFunction:
         dims = [(i, d) for i, s in enumerate(self.input_spec[:len(flat)])
                 for d, n in enumerate(s.shape) if n is None]
         progs = [e for e in entries if isinstance(e, Program)]
+        if any(isinstance(p, AutogradProgram) for p in progs):
+            return None  # their backward part is traced per size
         if not dims or len(progs) < 3 or any(isinstance(e, PolyProgram) for e in entries):
             return None
         # dims that had the same size in every trace (batch of x and of y) share one symbol
