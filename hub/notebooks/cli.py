@@ -11,7 +11,11 @@ from hub.client import SkiffError
 
 def register(main: click.Group) -> None:
     """Add the ``notebook`` group to the ``skiff`` command."""
-    from hub.cli import pass_ctx, progress_bar
+    from hub.cli import progress_bar
+
+    # ``click.pass_obj`` rather than hub.cli's ``pass_ctx``: under ``python -m hub.cli`` that
+    # module runs as __main__, and its Context class is not the one imported here.
+    pass_ctx = click.pass_obj
 
     @main.group()
     def notebook() -> None:
