@@ -213,7 +213,7 @@ class NumpyCNN:
     @staticmethod
     def _unpool(g: np.ndarray, mask: np.ndarray, shape: tuple) -> np.ndarray:
         n, hh2, _, ww2, _, c = mask.shape
-        out = np.zeros(shape, np.float32)
+        out = np.zeros(shape, g.dtype)
         out[:, :hh2 * 2, :ww2 * 2] = (mask * g[:, :, None, :, None]).reshape(
             n, hh2 * 2, ww2 * 2, c)
         return out
@@ -249,7 +249,7 @@ class NumpyCNN:
         gh2 = gh2.reshape(-1, 16)
         gw2, gb2 = gh2.T @ c2, gh2.sum(0)
         gc2 = (gh2 @ self.w2).reshape(n, oh2, ow2, 8, 3, 3)
-        gp1 = np.zeros(p1.shape, np.float32)
+        gp1 = np.zeros(p1.shape, p1.dtype)
         for i in range(3):
             for j in range(3):
                 gp1[:, i:i + oh2, j:j + ow2, :] += gc2[..., i, j]
