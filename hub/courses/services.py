@@ -72,9 +72,15 @@ def render_markdown(text: str) -> Markup:
     """Markdown written by a teacher as sanitized HTML (no scripts, handlers or bad URLs).
 
     The one place course text becomes markup: raw HTML in the markdown is escaped by
-    markdown-it, and nh3 keeps only the tags, attributes and URL schemes listed here.
+    markdown-it, and nh3 keeps only the tags, attributes and URL schemes listed here. Headings
+    move one level down (``#`` becomes ``<h2>``), below the page's own title.
     """
-    html = _md.render(text or "")
+    tokens = _md.parse(text or "")
+    for token in tokens:
+        # The page has its own <h1>: the text's headings start one level below it.
+        if token.type in ("heading_open", "heading_close"):
+            token.tag = f"h{min(6, int(token.tag[1]) + 1)}"
+    html = _md.renderer.render(tokens, _md.options, {})
     return Markup(nh3.clean(
         html,
         tags=_ALLOWED_TAGS,
