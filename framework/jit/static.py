@@ -587,6 +587,12 @@ class StaticFunction:
             tr.broken = ("it returns Python objects other than tensors, numbers, strings and "
                          "containers of them", _tracer.user_location())
             return None
+        flat_ids = {id(t) for t in flat}
+        for c in tr.candidates.values():
+            if id(c.tensor) in flat_ids:
+                tr.broken = ("it computes gradients of its tensor arguments (x.grad), which "
+                             "belong to a different tensor on every call", self._where())
+                return None
         end_bind: list = []
         host_bound = {id(t) for n in g.nodes if n.op == "host_call"
                       for t, vid in n.extra["binds"] if vid is not None}
@@ -729,14 +735,14 @@ def _trace_backward(tr: Trace, result: Any, flat: list, bk: Any) -> dict | None:
         arr = np.ones(o.shape, o.dtype)
         tr.add_input(arr, f"grad_output{i}")
         gouts.append(_wrap(arr, bk))
-    ran = tr.backward_ran
+    tr.internal_backward = True
     try:
         grads = _grad(outs, leaves, grad_outputs=gouts, retain_graph=True, allow_unused=True)
     except Exception as err:  # noqa: BLE001 - any failure means: no static backward
         tr.graph_break(f"its backward could not be traced ({err})")
         return None
     finally:
-        tr.backward_ran = ran
+        tr.internal_backward = False
     grad_vids = []
     for g in grads:
         if g is None:

@@ -117,6 +117,7 @@ class Trace:
         self.scope: list[str] = []
         self.outputs_need_grad = False
         self.host_only: set[int] = set()
+        self.internal_backward = False  # the jit's own fw.grad (a static forward's backward)
         self.optimizer_guards: list[tuple[Any, tuple]] = []
 
     # ----- registration ----------------------------------------------------------------------
@@ -462,7 +463,7 @@ class _Installed:
 
         def run_backward(outputs, grad_outputs, retain_graph, create_graph, inputs=None,
                          allow_unused=False):
-            if not tr.paused and tr.broken is None:
+            if not tr.paused and tr.broken is None and not tr.internal_backward:
                 tr.backward_ran = True
                 for i, leaf in enumerate(_leaves(outputs)):
                     tr.add_candidate(leaf, f"leaf{i}")

@@ -424,3 +424,22 @@ def test_module_level_python_numbers_are_guarded():
     SCALE = 5.0
     assert f(fw.ones(1)).tolist() == [5.0]
     SCALE = 2.0
+
+
+def test_gradients_of_arguments_inside_a_step_fall_back_to_eager():
+    w = fw.randn(3, 3, requires_grad=True)
+
+    @fw.jit.to_static
+    def step(x):
+        loss = (x @ w).sum()
+        loss.backward()
+        return x.grad * 1.0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        for k in (1.0, 2.0):
+            x = fw.full((2, 3), k, requires_grad=True)
+            w.grad = None
+            np.testing.assert_allclose(step(x).numpy(), np.tile(w.detach().numpy().sum(1),
+                                                                (2, 1)), rtol=1e-6)
+    assert step.fallbacks and "arguments" in step.fallbacks[0][0]
