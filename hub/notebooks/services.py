@@ -513,7 +513,7 @@ def badge(notebook: Notebook) -> dict[str, str] | None:
 def describe_run(run: NotebookRun) -> str:
     """One sentence about a run's outcome, for people."""
     if run.status == "passed":
-        return _("Every cell ran (%(seconds)s s).", seconds=f"{run.duration or 0:.1f}")
+        return _("Every cell ran (%(seconds)s s).", seconds=round(run.duration or 0, 1))
     if run.status == "failed":
         return _("Failed at cell %(cell)s: %(error)s", cell=run.failed_cell or "?",
                  error=run.error)

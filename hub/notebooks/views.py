@@ -24,7 +24,7 @@ from hub.notebooks import services
 from hub.notebooks.models import NotebookComment, NotebookVersion
 from hub.security import can_manage, limit_uploads
 
-bp = Blueprint("notebooks", __name__, url_prefix="/notebooks")
+bp = Blueprint("notebooks", __name__, url_prefix="/notebooks", template_folder="templates")
 
 PER_PAGE = 20
 #: Files the rendered-notebook frame may load (served with CORS, since the sandboxed frame has
@@ -159,8 +159,8 @@ def frame(version_id: int):
         abort(404)
     from hub.notebooks.render import NEEDS_JS_NOTE
 
-    note = ('<div class="skiff-needs-js">'
-            f'{escape(_("This output needs JavaScript and is not shown."))}</div>')
+    note_text = escape(_("This output needs JavaScript and is not shown."))
+    note = f'<div class="skiff-needs-js">{note_text}</div>'
     html = html.replace(NEEDS_JS_NOTE, note)
     body = render_template("notebooks/frame.html", body=html, assets=_asset_urls())
     response = Response(body, mimetype="text/html")

@@ -226,3 +226,14 @@ def test_list_filters_by_tag_and_text(app, client, make_user, login):
     assert "Convolutions" in page and "Tensors" not in page
     page = client.get("/notebooks/?q=tens").get_data(as_text=True)
     assert "Tensors" in page and "Convolutions" not in page
+
+
+def test_pages_speak_chinese(app, client, make_user, login):
+    login(client, make_user(username="ada"))
+    upload(client, HELLO, title="Hello")
+    client.post("/language", data={"lang": "zh"})
+    page = client.get("/notebooks/ada/hello").get_data(as_text=True)
+    assert "第 1 版（共 1 版）" in page and "评论" in page and "下载" in page
+    assert "上传笔记本" in client.get("/notebooks/").get_data(as_text=True)
+    bad = upload(client, b"{oops", title="Broken").get_data(as_text=True)
+    assert "该文件不是有效的 JSON" in bad
