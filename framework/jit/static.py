@@ -244,6 +244,7 @@ class Program:
         self.out_count = out_count
         self.host_calls = [n.extra.get("label") for n in graph.nodes if n.op == "host_call"]
         self.optimizer_guards = list(tr.optimizer_guards)
+        self.mode_guard = [(m, m.training) for m in tr.called_modules.values()]
         self.runs = 0
         self._shape_list = list(shapes)
         self.check_shapes = True  # the cache key holds exact shapes unless specs have None
@@ -257,6 +258,9 @@ class Program:
                 return False
         for opt, fingerprint in self.optimizer_guards:
             if _tracer.sgd_fingerprint(opt) != fingerprint:
+                return False
+        for m, training in self.mode_guard:
+            if m.training != training:
                 return False
         return True
 

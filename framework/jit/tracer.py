@@ -118,6 +118,7 @@ class Trace:
         self.outputs_need_grad = False
         self.host_only: set[int] = set()
         self.internal_backward = False  # the jit's own fw.grad (a static forward's backward)
+        self.called_modules: dict[int, Any] = {}
         self.optimizer_guards: list[tuple[Any, tuple]] = []
 
     # ----- registration ----------------------------------------------------------------------
@@ -517,6 +518,9 @@ class _Installed:
 
         def call(module: Any, *args: Any, **kwargs: Any) -> Any:
             name = tr.module_names.get(id(module))
+            if name is None and not tr.paused:
+                # a module the function reaches only indirectly: guard its mode too
+                tr.called_modules.setdefault(id(module), module)
             if name is None or tr.paused:
                 return orig(module, *args, **kwargs)
             tr.scope.append(name or type(module).__name__)

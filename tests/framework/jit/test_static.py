@@ -443,3 +443,31 @@ def test_gradients_of_arguments_inside_a_step_fall_back_to_eager():
             np.testing.assert_allclose(step(x).numpy(), np.tile(w.detach().numpy().sum(1),
                                                                 (2, 1)), rtol=1e-6)
     assert step.fallbacks and "arguments" in step.fallbacks[0][0]
+
+
+HIDDEN = None
+
+
+def _run_hidden(x):
+    return HIDDEN(x)
+
+
+def test_modules_reached_only_through_helpers_have_their_mode_guarded():
+    global HIDDEN
+    fw.manual_seed(0)
+    HIDDEN = nn.Sequential(nn.Linear(4, 64), nn.Dropout(0.5))
+
+    def outer(x):
+        return _run_hidden(x)
+
+    f = fw.jit.to_static(outer)
+    x = fw.ones(3, 4)
+    with fw.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        HIDDEN.train()
+        f(x)
+        HIDDEN.eval()
+        a, b = f(x).numpy(), f(x).numpy()
+    np.testing.assert_array_equal(a, b)  # eval: no dropout, although the trace had it
+    with fw.no_grad():
+        np.testing.assert_allclose(a, HIDDEN(x).numpy(), rtol=1e-6)
