@@ -340,10 +340,13 @@ def import_notebook(owner: Any, path_or_bytes: bytes | str | os.PathLike | Binar
     """Store a notebook for ``owner`` from a file path, bytes or a stream (see
     :func:`upload_notebook` for ``slug``, ``description``, ``tags``, ``is_public``).
 
-    Used by features that bring their own notebooks (a course's lessons). Uploading identical
-    bytes to an existing notebook again does not add a version: the newest version is returned
-    as it is, so importing a folder twice is harmless.
+    Used by features that bring their own notebooks (a course's lessons). Importing the same
+    bytes as the notebook's newest *uploaded* version again adds no version (executed versions
+    from runs do not count): that version is returned, with the given title, description, tags
+    and visibility applied, so importing a folder twice is harmless.
     """
+    import hashlib
+
     data = read_limited(path_or_bytes)
     slug = options.get("slug")
     if not slug:
@@ -352,14 +355,15 @@ def import_notebook(owner: Any, path_or_bytes: bytes | str | os.PathLike | Binar
         options["slug"] = slug
     existing = db.session().scalar(select(Notebook).where(Notebook.owner_id == owner.id,
                                                           Notebook.slug == slugify(slug)))
-    if existing is not None and existing.latest_version is not None:
-        import hashlib
-
+    uploads = [v for v in existing.versions if v.source == "upload"] if existing else []
+    if uploads and uploads[-1].digest == hashlib.sha256(data).hexdigest():
         from hub.infra.storage import get_storage
 
-        if existing.latest_version.digest == hashlib.sha256(data).hexdigest() \
-                and get_storage().exists(existing.latest_version.digest):
-            return existing.latest_version
+        if get_storage().exists(uploads[-1].digest):
+            validate_notebook(data)
+            update_notebook(existing, title=title, description=options.get("description"),
+                            tags=options.get("tags"), is_public=options.get("is_public"))
+            return uploads[-1]
     filename = Path(path_or_bytes).name if isinstance(path_or_bytes, str | os.PathLike) else None
     return upload_notebook(owner, data, title=title, filename=filename, **options)
 
