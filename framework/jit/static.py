@@ -408,8 +408,11 @@ class StaticFunction:
             glb = self._globals
             modes += tuple([glb.get(n) for n in self._scalar_names])
         # the same array passed twice is one value of the program
-        first: dict[int, int] = {}
-        aliasing = tuple([first.setdefault(id(t.data), i) for i, t in enumerate(flat)])
+        if len(flat) < 2:
+            aliasing = ()
+        else:
+            first: dict[int, int] = {}
+            aliasing = tuple([first.setdefault(id(t.data), i) for i, t in enumerate(flat)])
         return (akey, aliasing, grad_mode.enabled, modes, _backend.active.name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
