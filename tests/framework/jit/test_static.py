@@ -471,3 +471,39 @@ def test_modules_reached_only_through_helpers_have_their_mode_guarded():
     np.testing.assert_array_equal(a, b)  # eval: no dropout, although the trace had it
     with fw.no_grad():
         np.testing.assert_allclose(a, HIDDEN(x).numpy(), rtol=1e-6)
+
+
+def test_cnn_with_batchnorm_dropout_adam_kwargs_and_dict_results_matches_eager():
+    def make():
+        fw.manual_seed(0)
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                             nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.3), nn.Linear(64, 3))
+
+    def step_for(model, opt):
+        def step(x, y, *, smoothing=0.1):
+            out = model(x)
+            loss = F.cross_entropy(out, y, label_smoothing=smoothing)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            return {"loss": loss, "pred": out.argmax(dim=1)}
+        return step
+
+    ma, mb = make(), make()
+    eager = step_for(ma, fw.optim.Adam(ma.parameters(), lr=1e-2))
+    static = fw.jit.to_static(step_for(mb, fw.optim.Adam(mb.parameters(), lr=1e-2)))
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fw.jit.JitWarning)
+        for i in range(5):
+            x = fw.tensor(rng.standard_normal((6, 1, 8, 8)), dtype=fw.float32)
+            y = fw.tensor(rng.integers(0, 3, 6))
+            fw.manual_seed(100 + i)
+            a = eager(x, y, smoothing=0.1)
+            fw.manual_seed(100 + i)
+            b = static(x, y, smoothing=0.1)
+            assert b["loss"].item() == pytest.approx(a["loss"].item(), rel=1e-6)
+            np.testing.assert_array_equal(b["pred"].numpy(), a["pred"].numpy())
+    np.testing.assert_allclose(mb[1].running_mean.numpy(), ma[1].running_mean.numpy(),
+                               rtol=1e-6, atol=1e-7)
+    assert sum(p.runs for p in static.programs) == 3
