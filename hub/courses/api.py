@@ -15,6 +15,7 @@ from hub.api.core import api, api_error, auth, current_api_user, json_body, pagi
 from hub.courses import services
 from hub.courses.models import Course, Exercise, ExerciseResult, Lesson
 from hub.courses.spec import CourseFormatError
+from hub.courses.views import limit_checks
 from hub.security import limit_uploads
 
 MAX_PUSH_FILES = 500
@@ -254,6 +255,7 @@ def complete_lesson(slug: str, lesson_slug: str):
 
 @api.post("/courses/<slug>/lessons/<lesson_slug>/exercises/<key>/answers")
 @auth("write")
+@limit_checks
 def answer_exercise(slug: str, lesson_slug: str, key: str):
     """Submit code for an exercise; it is checked in the sandbox in a background job.
     ---

@@ -10,9 +10,14 @@ from hub import db
 from hub.courses import services
 from hub.courses.models import Course, Lesson
 from hub.courses.spec import CourseFormatError
-from hub.security import limit_uploads, role_required
+from hub.security import limit_uploads, limiter, role_required
 
 bp = Blueprint("courses", __name__, url_prefix="/courses")
+
+#: Each answer starts a sandboxed process: one shared limit for the web form and the API.
+limit_checks = limiter.shared_limit(
+    lambda: current_app.config.get("COURSES_CHECK_RATE", "30/minute"), scope="exercise-checks",
+    methods=["POST"])
 
 
 def _course_or_404(slug: str) -> Course:
@@ -172,6 +177,7 @@ def complete(slug: str, lesson_slug: str):
 
 @bp.post("/<slug>/lessons/<lesson_slug>/exercises/<key>")
 @login_required
+@limit_checks
 def submit(slug: str, lesson_slug: str, key: str):
     course = _course_or_404(slug)
     lesson = _lesson_or_404(course, lesson_slug)

@@ -15,13 +15,16 @@ from hub.infra.sandbox import Limits
 
 from .conftest import course
 
-pytestmark = pytest.mark.parametrize(
-    "app_config",
-    [{"JOBS_IMMEDIATE": True,
-      "COURSES_CHECK_LIMITS": {"wall_seconds": 4.0, "cpu_seconds": 3,
-                               "memory_bytes": 512 * 1024 * 1024}}],
-    indirect=True,
-)
+CHECKS = {"JOBS_IMMEDIATE": True,
+          "COURSES_CHECK_LIMITS": {"wall_seconds": 4.0, "cpu_seconds": 3,
+                                   "memory_bytes": 512 * 1024 * 1024}}
+
+
+@pytest.fixture
+def app_config(request) -> dict:
+    """Jobs run at once, under tight limits, unless a test asks for other settings."""
+    return dict(getattr(request, "param", CHECKS))
+
 
 @pytest.fixture
 def course_dir(course_dir):
@@ -144,3 +147,29 @@ def test_anonymous_visitors_cannot_submit(client, imported):
     response = client.post(URL.format("answer"), data={"code": "answer = 42"})
     assert response.status_code == 302 and "/login" in response.location
     assert "Sign in to check your answers." in _page(client)
+
+
+@pytest.mark.parametrize("app_config", [{}], indirect=True)
+def test_answer_is_checked_by_the_background_worker(client, db, login, imported, make_user):
+    """Without immediate jobs: the page shows the check in progress until the worker ran it."""
+    from hub.infra import jobs
+
+    learner = make_user(username="lea")
+    login(client, learner)
+    client.post(URL.format("answer"), data={"code": "answer = 42\n"})
+    row = _result(learner)
+    assert row.status == "checking" and row.job_id
+    page = _page(client)
+    assert "Checking your answer…" in page and f'data-job-url="/jobs/{row.job_id}.json"' in page
+    jobs.execute(row.job_id)
+    assert _result(learner).status == "passed"
+    assert "Correct! Every check passed." in _page(client)
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True, "JOBS_IMMEDIATE": True,
+                                         "COURSES_CHECK_RATE": "2/minute"}], indirect=True)
+def test_answers_are_rate_limited(client, db, login, imported, make_user):
+    login(client, make_user(username="lea"))
+    codes = [client.post(URL.format("answer"), data={"code": "answer = 1"}).status_code
+             for _ in range(3)]
+    assert codes == [302, 302, 429]
