@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..backend import numpy_backend as _numpy_backend
 from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
 from .ir import Graph, Node, Ref, TensorArg
@@ -32,9 +33,16 @@ def _reshape(x: Any, shape: Any) -> Any:
     return x.reshape(shape)
 
 
-# NumPy's np.transpose/np.reshape are Python wrappers around the array methods; a replayed
-# program calls the methods directly (same results, about a microsecond less per node).
-_NUMPY_FAST = {"transpose": (np.transpose, _transpose), "reshape": (np.reshape, _reshape)}
+def _sum(x: Any, axis: Any = None, keepdims: bool = False, dtype: Any = None) -> Any:
+    return _add_reduce(x, axis=axis, dtype=dtype, keepdims=keepdims)
+
+
+_add_reduce = np.add.reduce
+
+# NumPy's np.transpose/np.reshape/np.sum are Python wrappers around the array methods and
+# ufunc reductions; a replayed program calls those directly (same results, less overhead).
+_NUMPY_FAST = {"transpose": (np.transpose, _transpose), "reshape": (np.reshape, _reshape),
+               "sum": (_numpy_backend._sum, _sum)}
 
 
 class UnknownOpError(ValueError):
