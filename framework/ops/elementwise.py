@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..autograd.graph import grad_mode
+from ..autograd.graph import Node, grad_mode
 from ..tensor import Tensor
 from ._util import (
     as_tensor,
@@ -42,33 +42,48 @@ def shape_error(op: str, err: Exception, *tensors: Tensor) -> RuntimeError:
 # ----- arithmetic ------------------------------------------------------------------------
 
 
+def _same_kind(a: Any, b: Any) -> bool:
+    """Whether ``a`` and ``b`` are tensors of one dtype on one backend: the fast path of the
+    arithmetic ops (no promotion or conversion needed)."""
+    try:
+        return a.data.dtype is b.data.dtype and a._bk is b._bk
+    except AttributeError:
+        return False
+
+
 def add(a: Any, b: Any, alpha: Any = 1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
-    a, b = binary_operands(a, b, "add")
+    if not _same_kind(a, b):
+        a, b = binary_operands(a, b, "add")
+    bk, ad, bd = a._bk, a.data, b.data
     try:
-        out = wrap(a._bk.add(a.data, b.data), a._bk)
+        out = wrap(bk.add(ad, bd), bk)
     except ValueError as err:
         raise shape_error("add", err, a, b) from None
-    if recording(a, b):
-        sa, sb, ra, rb = a.shape, b.shape, a.requires_grad, b.requires_grad
-        record(out, "Add", (a, b),
-               lambda g: (sum_to(g, sa) if ra else None, sum_to(g, sb) if rb else None))
+    if grad_mode.enabled and (a.requires_grad or b.requires_grad):
+        sa, sb, ra, rb = ad.shape, bd.shape, a.requires_grad, b.requires_grad
+        out.requires_grad = True
+        out._node = Node("Add", (a, b), lambda g: (sum_to(g, sa) if ra else None,
+                                                   sum_to(g, sb) if rb else None))
     return out
 
 
 def sub(a: Any, b: Any, alpha: Any = 1) -> Tensor:
     if alpha != 1:
         b = mul(b, alpha)
-    a, b = binary_operands(a, b, "sub")
+    if not _same_kind(a, b):
+        a, b = binary_operands(a, b, "sub")
+    bk, ad, bd = a._bk, a.data, b.data
     try:
-        out = wrap(a._bk.subtract(a.data, b.data), a._bk)
+        out = wrap(bk.subtract(ad, bd), bk)
     except ValueError as err:
         raise shape_error("sub", err, a, b) from None
-    if recording(a, b):
-        sa, sb, ra, rb = a.shape, b.shape, a.requires_grad, b.requires_grad
-        record(out, "Sub", (a, b),
-               lambda g: (sum_to(g, sa) if ra else None, sum_to(-g, sb) if rb else None))
+    if grad_mode.enabled and (a.requires_grad or b.requires_grad):
+        sa, sb, ra, rb = ad.shape, bd.shape, a.requires_grad, b.requires_grad
+        out.requires_grad = True
+        out._node = Node("Sub", (a, b), lambda g: (sum_to(g, sa) if ra else None,
+                                                   sum_to(-g, sb) if rb else None))
     return out
 
 
@@ -76,17 +91,20 @@ subtract = sub
 
 
 def mul(a: Any, b: Any) -> Tensor:
-    a, b = binary_operands(a, b, "mul")
+    if not _same_kind(a, b):
+        a, b = binary_operands(a, b, "mul")
+    bk = a._bk
     try:
-        out = wrap(a._bk.multiply(a.data, b.data), a._bk)
+        out = wrap(bk.multiply(a.data, b.data), bk)
     except ValueError as err:
         raise shape_error("mul", err, a, b) from None
-    if recording(a, b):
+    if grad_mode.enabled and (a.requires_grad or b.requires_grad):
         ra, rb = a.requires_grad, b.requires_grad
-        record(out, "Mul", (a, b),
-               lambda g: (sum_to(g * b, a.shape) if ra else None,
-                          sum_to(g * a, b.shape) if rb else None),
-               (a, b))
+        out.requires_grad = True
+        out._node = Node("Mul", (a, b),
+                         lambda g: (sum_to(g * b, a.data.shape) if ra else None,
+                                    sum_to(g * a, b.data.shape) if rb else None),
+                         (a, b))
     return out
 
 
