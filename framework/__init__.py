@@ -66,5 +66,5 @@ bool = bool_  # noqa: A001 - fw.bool, as in PyTorch
 float = float32  # noqa: A001
 int = int32  # noqa: A001
 
-from . import autograd, data, jit, nn, onnx, optim  # noqa: E402,F401
+from . import autograd, data, hub, jit, nn, onnx, optim  # noqa: E402,F401
 from .io import SkiffLoadError, load, save  # noqa: E402,F401
