@@ -7,6 +7,8 @@ listed in :mod:`framework.backend.primitives`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import fused as _fused
@@ -36,17 +38,55 @@ _ERFC_S = np.array([1.0, 2.26052863220117276590e0, 9.39603524938001434673e0,
                     9.60896809063285878198e0, 3.36907645100081516050e0])
 
 
+# Eigen's (and XLA's) float32 erf: a rational function of x on [-4, 4], within a few float32
+# ulps of the exact value, in 13 fused vector operations instead of Cephes' branches.
+_ERF32_ALPHA = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06,
+                -5.69250639462346e-05, -7.34990630326855e-04, -2.95459980854025e-03,
+                -1.60960333262415e-02)
+_ERF32_BETA = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03,
+               -7.37332916720468e-03, -1.42647390514189e-02)
+
+
+def _horner(z: np.ndarray, coefficients: Any) -> np.ndarray:
+    """``sum(c * z**k)`` with the coefficients highest power first, in place on one buffer."""
+    acc = np.full_like(z, coefficients[0])
+    for c in coefficients[1:]:
+        acc *= z
+        acc += c
+    return acc
+
+
+def _erf32(x: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    v = np.clip(x.astype(np.float32, copy=False), -4.0, 4.0)
+    z = v * v
+    p = _horner(z, _ERF32_ALPHA)
+    p *= v
+    p /= _horner(z, _ERF32_BETA)
+    nan = np.isnan(x)
+    if nan.any():
+        p[nan] = np.nan
+    return p.astype(dtype, copy=False)
+
+
 def erf(x: np.ndarray) -> np.ndarray:
-    """Error function, elementwise, in the input's floating dtype."""
+    """Error function, elementwise, in the input's floating dtype.
+
+    float64 uses Cephes' rational approximations (about 1e-16 relative error, so gradients
+    of erf and GELU pass float64 finite-difference checks); float32 and float16 use the
+    float32 rational function of Eigen and XLA (a few ulps), several times faster.
+    """
     x = np.asarray(x)
     dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
-    xd = x.astype(np.float64)
+    if dtype != np.float64:
+        return _erf32(x, dtype)
+    xd = x
     ax = np.abs(xd)
     out = np.empty_like(xd)
     small = ax <= 1.0
     if small.any():
-        z = xd[small] ** 2
-        out[small] = xd[small] * np.polyval(_ERF_T, z) / np.polyval(_ERF_U, z)
+        xs = xd[small]
+        z = xs * xs
+        out[small] = xs * _horner(z, _ERF_T) / _horner(z, _ERF_U)
     big = ~small
     if big.any():
         a = ax[big]
@@ -54,12 +94,12 @@ def erf(x: np.ndarray) -> np.ndarray:
         # beyond 30 exp(-a*a) is 0; capping keeps inf/inf (NaN) out of erf(+-inf)
         tail = np.minimum(a, 30.0)
         near = np.minimum(a, 8.0)
-        p = np.where(mid, np.polyval(_ERFC_P, near), np.polyval(_ERFC_R, tail))
-        q = np.where(mid, np.polyval(_ERFC_Q, near), np.polyval(_ERFC_S, tail))
+        p = np.where(mid, _horner(near, _ERFC_P), _horner(tail, _ERFC_R))
+        q = np.where(mid, _horner(near, _ERFC_Q), _horner(tail, _ERFC_S))
         with np.errstate(under="ignore"):
             erfc = np.exp(-a * a) * p / q
         out[big] = np.copysign(1.0 - erfc, xd[big])
-    return out.astype(dtype, copy=False)
+    return out
 
 
 def _sum(x, axis=None, keepdims=False, dtype=None):
