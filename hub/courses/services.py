@@ -192,10 +192,13 @@ def update_course(course: Course, *, title: str, title_zh: str = "", summary: st
 
 def set_published(course: Course, published: bool) -> None:
     """Publish a course or take it back to draft; its notebooks' visibility follows."""
+    from hub.notebooks import services as notebooks
+
     course.is_published = bool(published)
     for lesson in course.lessons:
         if lesson.notebook is not None and lesson.notebook.owner_id == course.owner_id:
             lesson.notebook.is_public = course.is_published
+            notebooks.reindex(lesson.notebook)
     course.updated_at = utcnow()
     reindex(course)
 
@@ -383,6 +386,14 @@ def _sync_exercises(lesson: Lesson, items) -> None:
     for gone in existing.values():
         db.session().delete(gone)
     lesson.exercises = keep
+
+
+def queue_notebook_render(lesson: Lesson) -> None:
+    """Render a notebook lesson's newest version in the background (after a commit)."""
+    if lesson.notebook is not None and lesson.notebook.latest_version is not None:
+        version = lesson.notebook.latest_version
+        if version.render_state == "pending":
+            _queue_renders([version])
 
 
 def _queue_renders(versions) -> None:

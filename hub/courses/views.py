@@ -226,17 +226,18 @@ def add_lesson(slug: str):
         if form.get("kind") == "notebook":
             if upload is None or not upload.filename:
                 raise services.CourseError(_("Choose a .ipynb file for a notebook lesson."))
-            services.add_notebook_lesson(course, title=form.get("title", ""),
-                                         title_zh=form.get("title_zh", ""),
-                                         notebook_source=upload.stream, by=current_user)
+            lesson = services.add_notebook_lesson(
+                course, title=form.get("title", ""), title_zh=form.get("title_zh", ""),
+                notebook_source=upload.stream, by=current_user)
         else:
-            services.add_markdown_lesson(course, title=form.get("title", ""),
-                                         title_zh=form.get("title_zh", ""),
-                                         body=form.get("body", ""))
+            lesson = services.add_markdown_lesson(course, title=form.get("title", ""),
+                                                  title_zh=form.get("title_zh", ""),
+                                                  body=form.get("body", ""))
     except services.CourseError as err:
         _fail(err)
     else:
         db.session().commit()
+        services.queue_notebook_render(lesson)
         flash(_("Lesson added."), "success")
     return redirect(url_for("courses.edit", slug=course.slug))
 

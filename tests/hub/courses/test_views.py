@@ -31,6 +31,9 @@ def test_teacher_creates_edits_reorders_and_publishes(client, db, login, teacher
     assert response.status_code == 302
     hub_db.session().expire_all()
     c = course("draft-course")
+    notebook = c.lessons[2].notebook
+    assert notebook.owner_id == teacher.id and not notebook.is_public  # the course is a draft
+    assert notebook.latest_version.render_job_id is not None  # rendering was queued
     assert [(x.title, x.kind) for x in c.lessons] == [("One", "markdown"), ("Two", "markdown"),
                                                       ("Three", "notebook")]
     client.post("/courses/draft-course/lessons/two/move", data={"direction": "up"})
@@ -44,6 +47,7 @@ def test_teacher_creates_edits_reorders_and_publishes(client, db, login, teacher
     assert c.title == "Renamed" and c.is_published
     assert [(x.position, x.title) for x in c.lessons] == [(1, "Two, edited"), (2, "Three")]
     assert c.lessons[0].title_zh == "二" and c.lessons[0].body == "Edited *text*"
+    assert c.lessons[1].notebook.is_public  # published with its course
     page = client.get("/courses/draft-course/lessons/two").get_data(as_text=True)
     assert "<em>text</em>" in page
 
