@@ -85,3 +85,11 @@ def init_app(app: Flask) -> None:
                                _hide_comment)
     register_section("models", _l("Models"), _profile_items, order=20)
     register_account_link(_l("Publish a model"), "zoo.new")
+
+
+def seed(app: Flask) -> list[str]:
+    """Publish the models bundled in ``contrib/models`` as ``skiff/<name>`` (see
+    :mod:`hub.zoo.bundled`); unchanged folders are left as they are."""
+    from hub.zoo.bundled import publish_bundled
+
+    return publish_bundled()

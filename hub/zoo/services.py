@@ -39,7 +39,7 @@ from typing import Any, BinaryIO
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import false, func, or_, select, true, update
 
 from hub import audit, db, search
 from hub.accounts.models import Membership, Organization, User
@@ -430,9 +430,15 @@ def latest_version(model: ZooModel) -> ModelVersion | None:
         ModelVersion.model_id == model.id, ModelVersion.number == model.latest_number))
 
 
-def versions_of(model: ZooModel) -> list[ModelVersion]:
-    return list(db.session().scalars(select(ModelVersion).where(
-        ModelVersion.model_id == model.id).order_by(ModelVersion.number.desc()).limit(200)))
+def versions_of(model: ZooModel, limit: int = 200) -> list[ModelVersion]:
+    """The newest versions, without their cards and validation details (a list needs
+    neither, and decoding them is most of the cost of a long version list)."""
+    from sqlalchemy.orm import defer
+
+    return list(db.session().scalars(
+        select(ModelVersion).where(ModelVersion.model_id == model.id)
+        .options(defer(ModelVersion.card), defer(ModelVersion.validation))
+        .order_by(ModelVersion.number.desc()).limit(limit)))
 
 
 def tags_of(model: ZooModel) -> dict[int, list[str]]:
@@ -537,13 +543,14 @@ def list_models(viewer: Any, *, q: str | None = None, task: str | None = None,
             orgs = user_org_ids(viewer)
             if orgs:
                 mine.append(ZooModel.organization_id.in_(orgs))
-    listed = (ZooModel.is_public.is_(True)) & (ZooModel.is_hidden.is_(False))
+    # "= true" (not "IS 1") so that SQLite uses the listing indexes, which lead with these.
+    listed = (ZooModel.is_public == true()) & (ZooModel.is_hidden == false())
     if mine == [True]:
         pass
     elif mine:
         stmt = stmt.where(or_(listed, *mine))
     else:
-        stmt = stmt.where(ZooModel.is_public.is_(True), ZooModel.is_hidden.is_(False))
+        stmt = stmt.where(listed)
     if q:
         for term in q.lower().split()[:6]:
             pattern = f"%{_escape_like(term)}%"
@@ -560,7 +567,7 @@ def list_models(viewer: Any, *, q: str | None = None, task: str | None = None,
     if license:
         stmt = stmt.where(ZooModel.license == license.lower())
     if verified is not None:
-        stmt = stmt.where(ZooModel.verified.is_(bool(verified)))
+        stmt = stmt.where(ZooModel.verified == (true() if verified else false()))
     if owner:
         stmt = stmt.where(ZooModel.namespace == owner.lower())
     order = {
@@ -572,16 +579,31 @@ def list_models(viewer: Any, *, q: str | None = None, task: str | None = None,
     return stmt.order_by(*order)
 
 
+_FACETS: dict[int, tuple[float, dict[str, list[str]]]] = {}
+FACETS_TTL = 60.0
+
+
 def facet_values() -> dict[str, list[str]]:
-    """Tasks and licenses in use among public models (for the filter menus)."""
+    """Tasks and licenses in use among public models (for the filter menus); computed at
+    most once a minute per app, since it reads every model."""
+    import time
+
+    from flask import current_app
+
+    key = id(current_app._get_current_object())
+    cached = _FACETS.get(key)
+    if cached is not None and time.monotonic() - cached[0] < FACETS_TTL:
+        return cached[1]
     session = db.session()
-    listed = (ZooModel.is_public.is_(True), ZooModel.is_hidden.is_(False))
+    listed = (ZooModel.is_public == true(), ZooModel.is_hidden == false())
     tasks = session.scalars(select(ZooModel.task).where(*listed, ZooModel.task != "")
                             .group_by(ZooModel.task).order_by(ZooModel.task).limit(50))
     licenses = session.scalars(select(ZooModel.license).where(*listed, ZooModel.license != "")
                                .group_by(ZooModel.license).order_by(ZooModel.license)
                                .limit(50))
-    return {"tasks": list(tasks), "licenses": list(licenses)}
+    value = {"tasks": list(tasks), "licenses": list(licenses)}
+    _FACETS[key] = (time.monotonic(), value)
+    return value
 
 
 # --- likes, comments and moderation --------------------------------------------------------------

@@ -4,6 +4,8 @@ new version through a multi-file form; pinned downloads."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -188,7 +190,7 @@ def model(namespace: str, name: str):
     card = version.card if version is not None else {}
     return render_template(
         "zoo/model.html", model=model, version=version, card=card,
-        readme_html=render_markdown(card.get("readme", "")) if version else "",
+        readme_html=_card_html(version.id, card.get("readme", "")) if version else "",
         metrics=metric_lines(version) if version else [], format_metric=format_metric,
         versions=services.versions_of(model), tags=services.tags_of(model), program=program,
         liked=services.likes(model, current_user),
@@ -196,6 +198,12 @@ def model(namespace: str, name: str):
         references=services.references_to(model), job=job,
         can_manage=services.can_manage(model, current_user),
     )
+
+
+@lru_cache(maxsize=512)
+def _card_html(version_id: int, text: str):
+    """A version's rendered card; versions never change, so it is rendered once."""
+    return render_markdown(text)
 
 
 @bp.get("/<namespace>/<name>/resolve/<ref>/<path:path>")
