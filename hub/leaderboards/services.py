@@ -739,7 +739,24 @@ def find_submission(public_id: str) -> Submission | None:
 
 def board_ids() -> list[tuple[str, str]]:
     """(benchmark id, scenario) of every board: the suite's benchmarks, plus any benchmark a
-    stored result has (so an older suite version's boards stay reachable)."""
+    stored result has (so an older suite version's boards stay reachable). Cached with the
+    boards."""
+    cache = board_cache()
+    generation = current_generation()
+    with cache.lock:
+        if cache.generation != generation:
+            cache.boards.clear()
+            cache.generation = generation
+        ids = cache.boards.get(("board ids",))
+    if ids is None:
+        ids = _compute_board_ids()
+        with cache.lock:
+            if cache.generation == generation:
+                cache.boards[("board ids",)] = ids
+    return ids
+
+
+def _compute_board_ids() -> list[tuple[str, str]]:
     from framework.bench import plan
 
     boards: dict[str, str] = {}
@@ -835,8 +852,22 @@ def board_cache() -> BoardCache:
 
 
 def current_generation() -> int:
-    return db.session().scalar(select(BoardGeneration.generation).where(
+    """The board generation, read once per request (or per call outside requests)."""
+    from flask import g, has_request_context
+
+    if has_request_context() and "lb_generation" in g:
+        return g.lb_generation
+    generation = db.session().scalar(select(BoardGeneration.generation).where(
         BoardGeneration.id == 1)) or 0
+    if has_request_context() and request_is_read():
+        g.lb_generation = generation
+    return generation
+
+
+def request_is_read() -> bool:
+    from flask import request
+
+    return request.method in ("GET", "HEAD")
 
 
 def invalidate_boards() -> None:
@@ -869,6 +900,27 @@ def board(bench_id: str, filters: BoardFilters) -> list[dict[str, Any]]:
             if len(cache.boards) > int(setting("LEADERBOARDS_CACHE_SIZE", 2000)):
                 cache.boards.pop(next(iter(cache.boards)))
     return rows
+
+
+def cached_fragment(key: tuple) -> str | None:
+    """A rendered piece of a board page cached for the current board generation."""
+    cache = board_cache()
+    generation = current_generation()
+    with cache.lock:
+        if cache.generation != generation:
+            cache.boards.clear()
+            cache.generation = generation
+        return cache.boards.get(key)
+
+
+def store_fragment(key: tuple, html: str) -> None:
+    cache = board_cache()
+    generation = current_generation()
+    with cache.lock:
+        if cache.generation == generation:
+            cache.boards[key] = html
+            if len(cache.boards) > int(setting("LEADERBOARDS_CACHE_SIZE", 2000)):
+                cache.boards.pop(next(iter(cache.boards)))
 
 
 def compute_board(bench_id: str, filters: BoardFilters) -> list[dict[str, Any]]:

@@ -15,8 +15,10 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from hub import db
@@ -91,11 +93,11 @@ def board(bench_id: str):
     filters = services.BoardFilters.from_args(request.args)
     rows = services.board(bench_id, filters)
     page = _page()
-    shown = rows[(page - 1) * PER_PAGE: page * PER_PAGE]
     backends = sorted({r["backend"] for r in services.board(
         bench_id, services.BoardFilters(verified_only=False))})
     return render_template("leaderboards/board.html", bench_id=bench_id, scenario=scenario,
-                           filters=filters, rows=shown, total=len(rows), page=page,
+                           filters=filters, total=len(rows), page=page,
+                           table=_board_table(bench_id, filters, rows, page),
                            has_next=page * PER_PAGE < len(rows), backends=backends,
                            unit=rows[0]["unit"] if rows else "",
                            higher=rows[0]["higher_is_better"] if rows else True,
@@ -104,6 +106,22 @@ def board(bench_id: str):
                                   ("accelerator", _("Accelerator"))],
                            chart_url=url_for("api.lb_board", board_id=bench_id,
                                              per_page=100, **filters.query_args()))
+
+
+def _board_table(bench_id: str, filters, rows: list, page: int) -> Markup:
+    """The board's table for one page, rendered once per board generation and language.
+
+    The fragment is the output of our own autoescaping template (every value in it is
+    escaped by Jinja), cached next to the board rows and dropped with them.
+    """
+    locale = str(get_locale() or "en")
+    key = ("table", bench_id, filters, page, locale)
+    html = services.cached_fragment(key)
+    if html is None:
+        shown = rows[(page - 1) * PER_PAGE: page * PER_PAGE]
+        html = render_template("leaderboards/_board_table.html", rows=shown)
+        services.store_fragment(key, html)
+    return Markup(html)  # noqa: S704 - Jinja-escaped template output, see the docstring
 
 
 @bp.get("/boards/<bench_id>.csv")

@@ -1,0 +1,224 @@
+"""Benchmark of a leaderboard page and its JSON API (``python -m hub.bench leaderboards``).
+
+Fills a fresh SQLite database with ``--results`` benchmark results (default 10,000: one
+submission per ten results, spread over 200 systems of 20 vendors, most verified), serves
+the hub with waitress on localhost, and drives it with ``--clients`` concurrent client
+threads (default 16), each with its own HTTP connection. It reports p50/p99 latency and
+requests per second of ``/healthz`` (the baseline, in the same run), the board page (first
+page, filtered, sorted and paged), the board's JSON API, and a result page. Target: p99 under
+100 ms for the board page and its API.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+BENCHMARKS = (("gemm-256", "gemm", None, "throughput", "GFLOP/s", True),
+              ("gemm-512", "gemm", None, "throughput", "GFLOP/s", True),
+              ("gemm-1024", "gemm", None, "throughput", "GFLOP/s", True),
+              ("gemm-2048", "gemm", None, "throughput", "GFLOP/s", True),
+              ("train-mlp", "training", "mlp", "throughput", "samples/s", True),
+              ("train-cnn", "training", "cnn", "throughput", "samples/s", True),
+              ("train-transformer", "training", "transformer", "throughput", "samples/s",
+               True),
+              ("infer-latency-mlp", "inference_latency", "mlp", "p90_latency", "ms", False),
+              ("infer-latency-cnn", "inference_latency", "cnn", "p90_latency", "ms", False),
+              ("infer-throughput-mlp", "inference_throughput", "mlp", "throughput",
+               "samples/s", True))
+CHIPS = ("Example X1", "Example X2", "Nimbus N4", "Tern T7", "Skua S3")
+BACKENDS = ("numpy", "numexpr", "vendor")
+
+
+def fill(app, results: int, seed: int = 0) -> list[str]:
+    """Insert the rows in bulk; return the submissions' result IDs."""
+    from sqlalchemy import insert
+
+    from hub import db
+    from hub.accounts.models import Organization, User
+    from hub.db import utcnow
+    from hub.leaderboards.models import BenchmarkResult, HardwareSystem, Submission
+
+    rng = random.Random(seed)
+    now = utcnow()
+    submissions = max(1, results // len(BENCHMARKS))
+    with app.app_context():
+        session = db.session()
+        session.execute(insert(User), [{
+            "id": i + 1, "username": f"vendor{i:02d}", "email": f"v{i}@example.org",
+            "password_hash": "-", "display_name": "", "bio": "", "role": "partner",
+            "is_active": True, "auth_epoch": 0, "created_at": now} for i in range(20)])
+        session.execute(insert(Organization), [{
+            "id": i + 1, "slug": f"vendor-{i:02d}", "name": f"Vendor {i:02d}",
+            "description": "", "is_vendor": True, "owner_id": i + 1, "created_at": now}
+            for i in range(20)])
+        systems = []
+        for i in range(200):
+            chip = CHIPS[i % len(CHIPS)]
+            systems.append({
+                "id": i + 1, "organization_id": i % 20 + 1, "created_by_id": i % 20 + 1,
+                "system_name": f"{chip} box {i:03d}", "submitter": f"Vendor {i % 20:02d}",
+                "status": ("available", "preview", "research")[i % 3],
+                "accelerator_model_name": chip, "accelerators_per_node": 1 + i % 8,
+                "accelerator_memory_capacity": "32 GB",
+                "host_processor_model_name": "Example Host CPU", "host_processors_per_node": 2,
+                "host_memory_capacity": "512 GB", "framework": "Skiff 0.1.0",
+                "other_software_stack": "", "operating_system": "Linux", "notes": "",
+                "peak_gflops": None, "created_at": now, "updated_at": now})
+        session.execute(insert(HardwareSystem), systems)
+        subs, rows, ids = [], [], []
+        for n in range(submissions):
+            system = systems[n % len(systems)]
+            verified = rng.random() > 0.1
+            public_id = f"v1.0-{n + 1:04d}"
+            ids.append(public_id)
+            created = now - timedelta(minutes=rng.randrange(500_000))
+            subs.append({
+                "id": n + 1, "public_id": public_id, "suite_version": "1.0",
+                "sequence": n + 1, "system_id": system["id"],
+                "organization_id": system["organization_id"],
+                "submitted_by_id": system["created_by_id"],
+                "status": "verified" if verified else "needs_review", "mode": "full",
+                "backend_name": rng.choice(BACKENDS), "backend_version": "1.0",
+                "bundle_digest": f"{n:064x}", "bundle_bytes": 40_000, "bundle_system": {},
+                "review_reason": "", "reviewed_by_id": None, "reviewed_at": None,
+                "created_at": created, "verified_at": created if verified else None})
+            scale = system["accelerators_per_node"] * rng.uniform(0.5, 2.0)
+            for bench_id, scenario, model, metric, unit, higher in BENCHMARKS:
+                value = (100 * scale) if higher else (5 / scale)
+                rows.append({
+                    "submission_id": n + 1, "benchmark": bench_id, "scenario": scenario,
+                    "model": model, "metric": metric, "value": value, "unit": unit,
+                    "higher_is_better": higher, "visible": True, "secondary": {},
+                    "stats": {"iterations": 20, "duration_s": 2.5}})
+        session.execute(insert(Submission), subs)
+        for start in range(0, len(rows), 20_000):
+            session.execute(insert(BenchmarkResult), rows[start:start + 20_000])
+        session.commit()
+    return ids
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def hammer(base: str, paths: list[str], clients: int, requests_per_client: int):
+    """GET ``requests_per_client`` times from each of ``clients`` threads (cycling through
+    ``paths``); return (latencies in ms, wall seconds, errors)."""
+    import requests
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def client(k: int) -> None:
+        session = requests.Session()
+        mine, bad = [], []
+        start.wait()
+        for i in range(requests_per_client):
+            path = paths[(k * requests_per_client + i) % len(paths)]
+            t0 = time.perf_counter()
+            response = session.get(base + path, timeout=30)
+            mine.append((time.perf_counter() - t0) * 1000)
+            if response.status_code != 200:
+                bad.append(f"{path}: {response.status_code}")
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - t0, errors
+
+
+def run(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m hub.bench leaderboards")
+    parser.add_argument("--results", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=40,
+                        help="requests per client and endpoint")
+    parser.add_argument("--threads", type=int, default=16, help="waitress worker threads")
+    args = parser.parse_args(argv)
+
+    from waitress.server import create_server
+
+    from hub import create_app, db
+
+    folder = Path(tempfile.mkdtemp(prefix="skiff-bench-leaderboards-"))
+    try:
+        app = create_app({
+            "SECRET_KEY": "bench", "INSTANCE_PATH": str(folder / "instance"),
+            "DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
+            "STORAGE_URL": str(folder / "blobs"), "QUEUE_URL": f"sqlite:///{folder / 'q.db'}",
+            "RATELIMIT_ENABLED": False,
+        })
+        db.migrate(app)
+        t0 = time.perf_counter()
+        ids = fill(app, args.results)
+        print(f"filled {len(ids) * len(BENCHMARKS):,} results ({len(ids):,} submissions) "
+              f"in {time.perf_counter() - t0:.1f} s", flush=True)
+        server = create_server(app, host="127.0.0.1", port=0, threads=args.threads,
+                               channel_timeout=60)
+        base = f"http://127.0.0.1:{server.effective_port}"
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        rng = random.Random(1)
+        boards = [b[0] for b in BENCHMARKS]
+        suites = [
+            ("/healthz (baseline)", ["/healthz"]),
+            ("board page, first page", ["/leaderboards/boards/train-mlp"]),
+            ("board page, filtered", [
+                f"/leaderboards/boards/{b}?status={s}&accelerator=x1&verified=0"
+                for b in boards for s in ("available", "preview", "research")]),
+            ("board page, by date, page 5", [f"/leaderboards/boards/{b}?sort=date&page=5"
+                                             for b in boards]),
+            ("board JSON API", [f"/api/v1/boards/{b}?per_page=50" for b in boards]),
+            ("board JSON API, filtered", [f"/api/v1/boards/{b}?backend={k}&status=preview"
+                                          for b in boards for k in BACKENDS]),
+            ("result page", [f"/leaderboards/results/{i}" for i in rng.sample(ids, 500)]),
+        ]
+        # Warm up: templates compiled, connections opened, boards cached as in steady use.
+        for _label, paths in suites:
+            hammer(base, paths, 4, max(5, len(paths) // 4 + 1))
+        print(f"{args.clients} concurrent clients, {args.requests} requests each per row, "
+              f"waitress with {args.threads} threads, SQLite, "
+              f"{len(ids) * len(BENCHMARKS):,} results")
+        print("| endpoint | p50 ms | p99 ms | requests/s |")
+        print("|---|---:|---:|---:|")
+        failed = 0
+        for label, paths in suites:
+            latencies, wall, errors = hammer(base, paths, args.clients, args.requests)
+            if errors:
+                failed = 1
+                print(f"errors on {label}: {errors[:3]}")
+            print(f"| {label} | {statistics.median(latencies):.1f} | "
+                  f"{_percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} |",
+                  flush=True)
+        # One more row: the cost of recomputing a board after an invalidation.
+        from hub.leaderboards import services
+
+        with app.app_context():
+            services.invalidate_boards()
+            db.session().commit()
+        t0 = time.perf_counter()
+        hammer(base, ["/api/v1/boards/train-mlp?per_page=50"], 1, 1)
+        print(f"first board request after an invalidation: "
+              f"{(time.perf_counter() - t0) * 1000:.1f} ms")
+        server.close()
+        return failed
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
