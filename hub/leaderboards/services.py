@@ -731,7 +731,15 @@ def submission_to_dict(submission: Submission, *, url: str | None = None) -> dic
 
 
 def find_submission(public_id: str) -> Submission | None:
-    return db.session().scalar(select(Submission).where(Submission.public_id == public_id))
+    """The submission with this result ID, with what its page shows loaded in one go."""
+    from sqlalchemy.orm import joinedload, selectinload
+
+    return db.session().scalar(select(Submission).where(Submission.public_id == public_id)
+                               .options(selectinload(Submission.results),
+                                        selectinload(Submission.checks),
+                                        joinedload(Submission.system).joinedload(
+                                            HardwareSystem.organization),
+                                        joinedload(Submission.submitted_by)))
 
 
 # --- boards -----------------------------------------------------------------------------------
