@@ -17,7 +17,7 @@ Downloads pin a version: ``GET /api/v1/models/{owner}/{name}/versions/{version}/
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from marshmallow import Schema, fields, validate
 
 from hub import db
@@ -32,7 +32,7 @@ from hub.api.core import (
     schema,
     send_blob,
 )
-from hub.security import limit_uploads
+from hub.security import limit_uploads, limiter
 from hub.zoo import services
 from hub.zoo.models import ModelVersion, ZooModel
 from hub.zoo.validation import metric_lines
@@ -317,6 +317,13 @@ def download_file(namespace: str, name: str, ref: str, path: str):
     return response
 
 
+#: Staged files count against their own limit: one push sends many files, and each version
+#: commit still counts as an upload under ``limit_uploads``.
+limit_staged_files = limiter.shared_limit(
+    lambda: current_app.config.get("ZOO_RATELIMIT_FILES", "300 per minute;3000 per hour"),
+    scope="zoo-files", methods=["POST"])
+
+
 def _check_may_push(namespace: str, name: str) -> None:
     user = current_api_user()
     model = services.find_model(namespace, name)
@@ -332,7 +339,7 @@ def _check_may_push(namespace: str, name: str) -> None:
 
 @api.post("/models/<namespace>/<name>/files")
 @auth("write")
-@limit_uploads
+@limit_staged_files
 def upload_file(namespace: str, name: str):
     """Stage one file of a version: the raw body is stored (size-checked while streaming).
     ---
@@ -376,6 +383,14 @@ def create_version(namespace: str, name: str):
     ---
     post:
       tags: [models]
+      description: >-
+        Publishing is two steps. First each file is sent as the raw body of
+        POST /models/{namespace}/{name}/files?path=..., which stores it (content-addressed,
+        size-checked while streaming) and answers its digest and a receipt. Then this call
+        names every file with its digest and receipt; the card, the safetensors headers, the
+        architecture and the size limits are checked and the version is created in one
+        transaction (with the model, on the first push). A push that stops before this call,
+        or that this call refuses, leaves no version and no rows.
       security: [{bearer: []}]
       parameters:
         - {in: path, name: namespace, required: true, schema: {type: string}}

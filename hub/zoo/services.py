@@ -31,7 +31,6 @@ import hmac
 import math
 import os
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -316,7 +315,6 @@ def publish(user: Any, namespace: str, name: str, staged: list[StagedFile], mess
     owner = find_namespace(namespace)
     model = find_model(namespace, name)
     if model is not None and not can_view(model, user):
-        model = None
         raise ModelError(_("No such model, or you may not publish to it."), 404, "not_found")
     if model is not None and not can_manage(model, user):
         raise ModelError(_("Only the model's owners may publish new versions."), 403,
@@ -722,7 +720,3 @@ def references_to(model: ZooModel, limit: int = 50) -> list[ModelReference]:
     return list(db.session().scalars(select(ModelReference).where(
         ModelReference.model_id == model.id).order_by(ModelReference.created_at.desc())
         .limit(limit)))
-
-
-def file_kinds_in(paths: Iterable[str]) -> list[str]:
-    return sorted(set(paths))
