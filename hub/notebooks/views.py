@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from hub import audit, db
 from hub.notebooks import services
@@ -162,7 +162,9 @@ def frame(version_id: int):
     note_text = escape(_("This output needs JavaScript and is not shown."))
     note = f'<div class="skiff-needs-js">{note_text}</div>'
     html = html.replace(NEEDS_JS_NOTE, note)
-    body = render_template("notebooks/frame.html", body=html, assets=_asset_urls())
+    # The stored HTML was cleaned by nh3 (render.sanitize) before it was cached; this frame
+    # is sandboxed and under frame_csp() besides.
+    body = render_template("notebooks/frame.html", body=Markup(html), assets=_asset_urls())
     response = Response(body, mimetype="text/html")
     response.headers["Content-Security-Policy"] = frame_csp()
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -39,6 +39,7 @@ def writer(live_server, make_user):
     return new_token(live_server.app, make_user, "grace")
 
 
+@pytest.mark.parametrize("app_config", [{"JOBS_IMMEDIATE": False}], indirect=True)
 def test_cli_push_and_pull_round_trip(live_server, writer, tmp_path):
     source = tmp_path / "broadcasting.ipynb"
     source.write_bytes(LESSON)
