@@ -98,6 +98,15 @@ def fill(app, models: int, versions: int, seed: int = 0) -> list[str]:
     return names
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
+    import os
+
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -234,16 +243,19 @@ def run(argv: list[str] | None = None) -> int:
         print(f"{args.clients} concurrent clients, {args.requests} requests each per row, "
               f"waitress with {args.threads} threads, SQLite; {os.cpu_count()} CPUs, "
               f"load average {load}")
-        print("| endpoint | p50 ms | p99 ms | requests/s |")
-        print("|---|---:|---:|---:|")
+        print("| endpoint | p50 ms | p99 ms | requests/s | server CPU ms/request |")
+        print("|---|---:|---:|---:|---:|")
         failed = 0
         for label, paths in suites:
+            cpu0 = cpu_seconds(server.pid)
             latencies, wall, errors = hammer(base, paths, args.clients, args.requests)
+            cpu = (cpu_seconds(server.pid) - cpu0) * 1000 / len(latencies)
             if errors:
                 failed = 1
                 print(f"errors on {label}: {errors[:3]}")
             print(f"| {label} | {statistics.median(latencies):.1f} | "
-                  f"{_percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} |",
+                  f"{_percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} | "
+                  f"{cpu:.1f} |",
                   flush=True)
         server.terminate()
         server.wait(timeout=30)
