@@ -118,6 +118,9 @@ def validate_notebook(data: bytes) -> nbformat.NotebookNode:
         raise NotebookError(_("The file is not valid JSON: %(reason)s at line %(line)s, "
                               "column %(column)s.", reason=err.msg, line=err.lineno,
                               column=err.colno), code="invalid_json") from None
+    except RecursionError:
+        raise NotebookError(_("The JSON is nested too deeply to be a notebook."),
+                            code="invalid_json") from None
     if not isinstance(raw, dict) or "cells" not in raw and "worksheets" not in raw:
         raise NotebookError(_("The JSON is not a Jupyter notebook (it has no cells)."))
     try:

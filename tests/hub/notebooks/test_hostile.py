@@ -101,6 +101,8 @@ def test_hostile_metadata_and_huge_outputs_render_safely(app):
     b'<html><script>alert(1)</script></html>',
     b'{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "<script>": 1}',
     ("{" * 100_000).encode(),
+    b'{"cells": [], "nbformat": 4, "nbformat_minor": 5, "metadata": {"x": ' + b"[" * 100_000
+    + b"]" * 100_000 + b"}}",
 ])
 def test_hostile_invalid_files_are_refused_with_a_clear_error(app, data):
     with app.app_context(), pytest.raises(services.NotebookError) as caught:
