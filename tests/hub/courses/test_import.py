@@ -8,9 +8,9 @@ import yaml
 from sqlalchemy import func, select
 
 from hub import db as hub_db
-from hub.courses import services
+from hub.courses import BUNDLED_COURSES, services
 from hub.courses.models import Course, Exercise, ExerciseResult, Lesson, LessonCompletion
-from hub.courses.spec import CourseFormatError
+from hub.courses.spec import CourseFormatError, load_course_folder
 from hub.notebooks.models import Notebook, NotebookVersion
 
 from .conftest import course
@@ -147,3 +147,12 @@ def test_import_command_refuses_non_teachers(app, make_user, course_dir):
     result = app.test_cli_runner().invoke(args=["import-course", str(course_dir), "--owner",
                                                 "mia"])
     assert result.exit_code != 0 and "not a teacher" in result.output
+
+
+@pytest.mark.parametrize("folder", sorted(p.parent for p in BUNDLED_COURSES.glob("*/course.yaml")),
+                         ids=lambda p: p.name)
+def test_bundled_courses_are_valid(app, folder):
+    """What ``make run`` imports must pass validation (the seed skips a broken folder)."""
+    with app.app_context():
+        spec = load_course_folder(folder)
+    assert spec.lessons and spec.title and spec.title_zh

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from hub import db as hub_db
@@ -78,3 +79,18 @@ def test_teacher_queues_runs_of_every_notebook(client, db, login, imported, teac
     assert runs[0].job_id is not None and runs[0].created_at >= before
     page = client.get("/courses/intro-fixture").get_data(as_text=True)
     assert "running now" in page
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app_config", [{"JOBS_IMMEDIATE": True}], indirect=True)
+def test_check_all_runs_the_notebooks_in_the_sandbox(client, db, login, imported, teacher):
+    """End to end: the teacher's button runs the lesson notebook for real, and the course
+    page then says that every notebook runs on this framework."""
+    login(client, teacher)
+    client.post("/courses/intro-fixture/check-notebooks")
+    hub_db.session().expire_all()
+    status = services.notebook_status(course())
+    assert status.state == "passed", [(run.status, run.error) for _, run in status.lessons]
+    version = services.current_framework_version()
+    page = client.get("/courses/intro-fixture").get_data(as_text=True)
+    assert f"All 1 notebooks run on framework {version}." in page
