@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import dtypes as _dt
 from ..autograd.graph import grad_mode
 from ..ops import matmul
 from ..ops._util import binary_operands, cast, record, recording, wrap
@@ -45,6 +46,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         bshape = b.shape if b is not None else None
 
         def grad(g: Tensor) -> tuple:
+            if not grad_mode.enabled and g.dtype == w.dtype and g.dtype in _FAST_FLOATS:
+                # plain backward: the products straight on the arrays (no op bookkeeping)
+                return _linear_grad_arrays(g.data, x.data, w.data, rx, rw, rb, bshape, bk)
             gx = matmul(g, w) if rx else None
             gw = gb = None
             if rw or rb:
@@ -59,6 +63,27 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
         record(out, "Linear", (x, w, b), grad, (x, w))
     return out
+
+
+_FAST_FLOATS = (_dt.float32, _dt.float64)
+
+
+def _linear_grad_arrays(g: Any, x: Any, w: Any, rx: bool, rw: bool, rb: bool,
+                        bshape: Any, bk: Any) -> tuple:
+    """Linear's gradients computed on arrays, for a backward that records nothing."""
+    wrap_ = wrap
+    gx = wrap_(bk.matmul(g, w), bk) if rx else None
+    gw = gb = None
+    if rw or rb:
+        out_f = w.shape[0]
+        g2 = g if g.ndim == 2 else bk.reshape(g, (-1, out_f))
+        if rw:
+            x2 = x if x.ndim == 2 else bk.reshape(x, (-1, w.shape[1]))
+            gw = wrap_(bk.matmul(bk.transpose(g2, (1, 0)), x2), bk)
+        if rb:
+            s = bk.sum(g2, axis=0)
+            gb = wrap_(s if s.shape == tuple(bshape) else bk.reshape(s, tuple(bshape)), bk)
+    return gx, gw, gb
 
 
 def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
@@ -820,6 +845,11 @@ def cross_entropy_indices(x: Tensor, target: Any, weight: Tensor | None, ignore_
         sm = bk.exp(lsm)
 
         def grad(g: Tensor) -> Tensor:
+            if not grad_mode.enabled and g.dtype == x.dtype:
+                # plain backward: (softmax - onehot) * scale * g on the arrays
+                gd = bk.reshape(g.data, (m, 1)) if reduction == "none" else g.data
+                d = bk.subtract(sm, bk.astype(onehot.data, x.dtype))
+                return wrap(bk.multiply(d, bk.multiply(scale_t.data, gd), out=d), bk)
             from ..ops import softmax
 
             p = softmax(x, 1) if grad_mode.enabled else wrap(sm, bk)
