@@ -14,7 +14,7 @@ XDIST  ?= -n 2 --dist loadgroup
 RUN_STAMP  := $(VENV)/.run-installed
 TEST_STAMP := $(VENV)/.test-installed
 
-.PHONY: run test lint bench bench-hub install clean
+.PHONY: run test lint bench bench-hub reproduce-models install clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ bench: $(TEST_STAMP)
 
 bench-hub: $(TEST_STAMP)
 	$(PY) -m hub.bench
+
+# Re-train the bundled models (contrib/models) and check their cards' metrics (minutes).
+reproduce-models: $(RUN_STAMP)
+	$(PY) contrib/models/reproduce.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
