@@ -4,7 +4,9 @@ boards with the same filters as the pages."""
 
 from __future__ import annotations
 
-from flask import jsonify, request, url_for
+import json
+
+from flask import Response, jsonify, request, url_for
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -17,7 +19,7 @@ from hub.security import limit_uploads
 
 
 @schema
-class SystemSchema(Schema):
+class HardwareSystemSchema(Schema):
     organization = fields.String(required=True, metadata={"description": "vendor org slug"})
     system_name = fields.String(required=True, validate=validate.Length(1, 200))
     submitter = fields.String(required=True, validate=validate.Length(1, 200))
@@ -37,13 +39,13 @@ class SystemSchema(Schema):
 
 
 @schema
-class SystemUpdateSchema(SystemSchema):
+class HardwareSystemUpdateSchema(HardwareSystemSchema):
     class Meta:
         exclude = ("organization",)
 
 
 @schema
-class ReviewSchema(Schema):
+class ResultReviewSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(("approve", "reject")))
     reason = fields.String(required=True, validate=validate.Length(1, 5000))
 
@@ -100,13 +102,13 @@ def lb_create_system():
     ---
     post:
       tags: [leaderboards]
-      requestBody: {content: {application/json: {schema: System}}}
+      requestBody: {content: {application/json: {schema: HardwareSystem}}}
       responses:
         201: {description: the system}
         403: {$ref: '#/components/responses/Forbidden'}
         422: {description: invalid fields}
     """
-    data = json_body(SystemSchema)
+    data = json_body(HardwareSystemSchema)
     org = db.session().scalar(select(Organization).where(
         Organization.slug == data.pop("organization")))
     if org is None:
@@ -145,7 +147,7 @@ def lb_update_system(system_id: int):
     patch:
       tags: [leaderboards]
       parameters: [{in: path, name: system_id, schema: {type: integer}, required: true}]
-      requestBody: {content: {application/json: {schema: SystemUpdate}}}
+      requestBody: {content: {application/json: {schema: HardwareSystemUpdate}}}
       responses:
         200: {description: the system}
         404: {$ref: '#/components/responses/NotFound'}
@@ -155,7 +157,7 @@ def lb_update_system(system_id: int):
     if not isinstance(data, dict):
         api_error(400, "the request body must be a JSON object", "invalid_json")
     try:
-        data = SystemUpdateSchema(partial=True).load(data)
+        data = HardwareSystemUpdateSchema(partial=True).load(data)
         services.update_system(current_api_user(), system, data)
         db.session().commit()
     except services.LeaderboardError as err:
@@ -274,14 +276,14 @@ def lb_review(public_id: str):
     post:
       tags: [leaderboards]
       parameters: [{in: path, name: public_id, schema: {type: string}, required: true}]
-      requestBody: {content: {application/json: {schema: Review}}}
+      requestBody: {content: {application/json: {schema: ResultReview}}}
       responses:
         200: {description: the result after the decision}
         403: {$ref: '#/components/responses/Forbidden'}
         409: {description: the result does not need review}
     """
     submission = _submission_or_404(public_id)
-    data = json_body(ReviewSchema)
+    data = json_body(ResultReviewSchema)
     try:
         services.review(current_api_user(), submission, data["decision"] == "approve",
                         data["reason"])
@@ -334,10 +336,15 @@ def lb_board(board_id: str):
     if board_id not in scenarios:
         api_error(404, "no such board")
     filters = services.BoardFilters.from_args(request.args)
-    rows = services.board(board_id, filters)
     page = _int_arg("page", 1, 1, 1_000_000)
     size = _int_arg("per_page", 50, 1, 500)
-    return jsonify({"board": board_id, "scenario": scenarios[board_id],
-                    "filters": filters.query_args(), "total": len(rows), "page": page,
-                    "per_page": size, "pages": max(1, -(-len(rows) // size)),
-                    "items": rows[(page - 1) * size: page * size]})
+    key = ("api", board_id, filters, page, size)
+    body = services.cached_fragment(key)
+    if body is None:  # serialized once per board generation, like the rows themselves
+        rows = services.board(board_id, filters)
+        body = json.dumps({"board": board_id, "scenario": scenarios[board_id],
+                           "filters": filters.query_args(), "total": len(rows), "page": page,
+                           "per_page": size, "pages": max(1, -(-len(rows) // size)),
+                           "items": rows[(page - 1) * size: page * size]})
+        services.store_fragment(key, body)
+    return Response(body, mimetype="application/json")
