@@ -191,6 +191,23 @@ def run(quick: bool = False) -> dict:
     return results
 
 
+def _setup_line() -> str:
+    """The BLAS, its OpenBLAS settings and the machine's load: what the figures depend on."""
+    import os
+    import platform
+
+    from threadpoolctl import threadpool_info
+
+    blas = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture', '?')})"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    env = ", ".join(f"{k}={os.environ[k]}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                    if k in os.environ) or "OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE unset"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"Python {platform.python_version()}, NumPy {np.__version__}, BLAS "
+            f"{'; '.join(blas) or 'unknown'}, {env}, {os.cpu_count()} CPUs, "
+            f"1-minute load {load:.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m framework.bench.perf",
                                  description=__doc__.splitlines()[0])
@@ -206,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         results = run(args.quick)
     print(f"Skiff eager benchmarks (CPU time, best of interleaved rounds, {args.threads} BLAS "
           f"thread(s), {time.perf_counter() - t0:.0f} s)")
+    print(_setup_line())
     print(f"{'benchmark':88s} {'numpy':>9s} {'skiff':>9s} {'torch':>9s} {'skiff/np':>9s} "
           f"{'skiff/torch':>11s}  target")
     for key, r in results.items():
