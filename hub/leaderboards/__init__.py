@@ -27,13 +27,13 @@ SEED_BACKENDS = ("numpy", "numexpr")
 
 
 def _profile_items(user, viewer):
+    from flask import url_for
     from sqlalchemy import select
 
     from hub import db
     from hub.accounts.profile import ProfileItem
     from hub.leaderboards.models import Submission
     from hub.leaderboards.services import can_see
-    from hub.leaderboards.views import url_for
 
     subs = db.session().scalars(select(Submission).where(
         Submission.submitted_by_id == user.id).order_by(Submission.id.desc()).limit(50))
