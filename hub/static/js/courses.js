@@ -2,6 +2,9 @@
  *
  * In a textarea marked data-code-editor, Tab inserts four spaces instead of leaving the box
  * (Shift+Tab and Escape-then-Tab still move focus), and Ctrl/Cmd+Enter submits the answer.
+ * When the check of an answer finishes (jobs.js fires "skiff:job-finished" on its progress
+ * widget), the page reloads to show the result, whether the check passed, failed or could not
+ * run.
  */
 (function () {
   "use strict";
@@ -31,6 +34,12 @@
     box.value = box.value.slice(0, start) + INDENT + box.value.slice(end);
     box.selectionStart = box.selectionEnd = start + INDENT.length;
   }
+
+  document.addEventListener("skiff:job-finished", function (event) {
+    if (event.target.closest && event.target.closest(".exercise-result")) {
+      window.location.reload();
+    }
+  });
 
   document.querySelectorAll("textarea[data-code-editor]").forEach(function (box) {
     box.addEventListener("keydown", onKey);
