@@ -80,7 +80,8 @@ def test_notebook_runs_top_to_bottom(path, tmp_path):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=CELL_TIMEOUT_S, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}})
-    client.execute(env={**os.environ, **ONE_THREAD})  # CellExecutionError names the cell
+    # Temporary files the lessons make land in tmp_path; CellExecutionError names the cell.
+    client.execute(env={**os.environ, **ONE_THREAD, "TMPDIR": str(tmp_path)})
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "error"]
     assert not errors
