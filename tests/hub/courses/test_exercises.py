@@ -173,3 +173,26 @@ def test_answers_are_rate_limited(client, db, login, imported, make_user):
     codes = [client.post(URL.format("answer"), data={"code": "answer = 1"}).status_code
              for _ in range(3)]
     assert codes == [302, 302, 429]
+
+
+def _bundled_exercises() -> list:
+    from hub.courses import BUNDLED_COURSES
+    from hub.courses.spec import load_course_folder
+
+    params = []
+    for manifest in sorted(BUNDLED_COURSES.glob("*/course.yaml")):
+        spec = load_course_folder(manifest.parent)
+        params += [pytest.param(exercise, id=f"{spec.slug}/{lesson.slug}/{exercise.key}")
+                   for lesson in spec.lessons for exercise in lesson.exercises]
+    return params
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app_config", [{}], indirect=True)
+@pytest.mark.parametrize("exercise", _bundled_exercises())
+def test_bundled_solutions_pass_in_the_hub_sandbox(app, exercise):
+    """Each bundled exercise's solution passes its checks under the hub's real sandbox and
+    default limits, exactly as a learner's answer is checked."""
+    with app.test_request_context():
+        outcome = run_check(exercise.solution, exercise.checks)
+    assert outcome.status == "passed", (outcome.reason, outcome.message, outcome.output)
