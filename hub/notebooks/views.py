@@ -234,6 +234,40 @@ def frame_stylesheet():
     return _cors(conditional(response))
 
 
+@bp.route("/<owner>/<slug>/edit", methods=["GET", "POST"])
+@login_required
+def edit(owner: str, slug: str):
+    notebook = _manage_or_404(owner, slug)
+    errors: list[str] = []
+    form = {"title": notebook.title, "description": notebook.description,
+            "tags": ", ".join(notebook.tag_list), "public": notebook.is_public}
+    if request.method == "POST":
+        form = {
+            "title": request.form.get("title", "").strip()[:200],
+            "description": request.form.get("description", "").strip()[:10_000],
+            "tags": request.form.get("tags", "").strip()[:500],
+            "public": request.form.get("public") == "on",
+        }
+        if not form["title"]:
+            errors.append(_("A notebook needs a title."))
+        else:
+            try:
+                services.update_notebook(notebook, title=form["title"],
+                                         description=form["description"], tags=form["tags"],
+                                         is_public=form["public"])
+            except services.NotebookError as err:
+                db.session().rollback()
+                errors.append(str(err))
+            else:
+                audit.record("notebook.update", target=f"notebook:{notebook.id}",
+                             details={"public": notebook.is_public})
+                db.session().commit()
+                flash(_("Saved."), "success")
+                return redirect(services.notebook_url(notebook))
+    return render_template("notebooks/edit.html", notebook=notebook, form=form,
+                           errors=errors), 400 if errors else 200
+
+
 @bp.post("/<owner>/<slug>/run")
 @login_required
 def run(owner: str, slug: str):

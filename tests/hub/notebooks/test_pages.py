@@ -237,3 +237,25 @@ def test_pages_speak_chinese(app, client, make_user, login):
     assert "上传笔记本" in client.get("/notebooks/").get_data(as_text=True)
     bad = upload(client, b"{oops", title="Broken").get_data(as_text=True)
     assert "该文件不是有效的 JSON" in bad
+
+
+def test_owner_edits_details_and_visibility(app, client, make_user, login):
+    owner = make_user(username="owner")
+    other = make_user(username="other")
+    login(client, owner)
+    upload(client, HELLO, title="Draft")
+    assert client.get("/notebooks/owner/draft/edit").status_code == 200
+    response = client.post("/notebooks/owner/draft/edit", data={
+        "title": "Final title", "description": "Now described", "tags": "done, tidy"})
+    assert response.status_code == 302
+    page = client.get("/notebooks/owner/draft").get_data(as_text=True)
+    assert "Final title" in page and "Now described" in page and "#tidy" in page
+    assert "Private" in page  # the box was unticked
+    bad = client.post("/notebooks/owner/draft/edit", data={"title": "X", "tags": "<b>"})
+    assert bad.status_code == 400
+    login(client, other)
+    assert client.get("/notebooks/owner/draft").status_code == 404
+    assert client.post("/notebooks/owner/draft/edit", data={"title": "Mine"}).status_code == 404
+    with app.app_context():
+        actions = hub_db.session().scalars(select(AuditEvent.action)).all()
+        assert "notebook.update" in actions
