@@ -884,8 +884,12 @@ def invalidate_boards() -> None:
     bumped = session.execute(update(BoardGeneration).where(BoardGeneration.id == 1).values(
         generation=BoardGeneration.generation + 1)).rowcount
     if not bumped:
-        session.add(BoardGeneration(id=1, generation=1))
-        session.flush()
+        try:
+            with session.begin_nested():  # the very first change: create the counter row
+                session.add(BoardGeneration(id=1, generation=1))
+        except IntegrityError:  # another transaction created it meanwhile: bump that one
+            session.execute(update(BoardGeneration).where(BoardGeneration.id == 1).values(
+                generation=BoardGeneration.generation + 1))
 
 
 def board(bench_id: str, filters: BoardFilters) -> list[dict[str, Any]]:

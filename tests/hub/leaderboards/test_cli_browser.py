@@ -102,4 +102,7 @@ def test_a_person_filters_a_board_and_opens_a_result(app, live_server, vendor, m
     assert page.get_by_test_id("result-status").inner_text() == "Verified"
     checks = page.get_by_test_id("checks")
     assert checks.locator("tr[data-check='correctness']").inner_text().count("Passed") == 1
+    page.get_by_role("link", name="Labbox").click()
+    page.locator("#history-chart[data-ready='1']").wait_for()
+    assert page.get_by_test_id("history").get_by_role("link", name=second).count() == 1
     assert errors == []
