@@ -517,17 +517,41 @@ def badge(notebook: Notebook) -> dict[str, str] | None:
     return {"state": run.status, "text": text}
 
 
+#: Messages the sandboxed runner and the run job write (in English, outside any request),
+#: matched to translate them when shown.
+_RUN_MESSAGES = (
+    (re.compile(r"^The cell ran longer than (?P<seconds>\d+) s\.$"),
+     lambda m: _("The cell ran longer than %(seconds)s s.", seconds=m["seconds"])),
+    (re.compile(r"^The notebook ran longer than the limit of (?P<seconds>[\d.]+) s and was "
+                r"stopped\.$"),
+     lambda m: _("The notebook ran longer than the limit of %(seconds)s s and was stopped.",
+                 seconds=m["seconds"])),
+    (re.compile(r"^The kernel died \(it may have run out of memory\)\.$"),
+     lambda m: _("The kernel died (it may have run out of memory).")),
+)
+
+
+def localized_error(error: str) -> str:
+    """A run's error message in the reader's language when the hub wrote it (Python's own
+    error messages stay as they are)."""
+    for pattern, translate in _RUN_MESSAGES:
+        match = pattern.match(error or "")
+        if match:
+            return translate(match)
+    return error
+
+
 def describe_run(run: NotebookRun) -> str:
     """One sentence about a run's outcome, for people."""
     if run.status == "passed":
         return _("Every cell ran (%(seconds)s s).", seconds=round(run.duration or 0, 1))
     if run.status == "failed":
         return _("Failed at cell %(cell)s: %(error)s", cell=run.failed_cell or "?",
-                 error=run.error)
+                 error=localized_error(run.error))
     if run.status == "timed_out":
-        return _("Timed out: %(error)s", error=run.error)
+        return _("Timed out: %(error)s", error=localized_error(run.error))
     if run.status == "error":
-        return _("Could not run: %(error)s", error=run.error)
+        return _("Could not run: %(error)s", error=localized_error(run.error))
     if run.status == "running":
         return _("Running…")
     return _("Waiting to run…")

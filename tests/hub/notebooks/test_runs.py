@@ -76,6 +76,9 @@ def test_an_endless_loop_times_out_and_the_hub_stays_up(app, client, make_user):
     assert "longer than 3 s" in run.error
     assert badge["state"] == "timed_out"
     assert client.get("/healthz").status_code == 200
+    client.post("/language", data={"lang": "zh"})
+    page = client.get(f"/notebooks/{user.username}/loops").get_data(as_text=True)
+    assert "超时：该单元格运行超过了 3 秒。" in page
 
 
 @pytest.mark.parametrize("app_config", [{"JOBS_IMMEDIATE": True, "NOTEBOOK_CELL_TIMEOUT": 60,
