@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, jsonify, request, url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
 from hub import db
@@ -158,16 +158,14 @@ def lb_update_system(system_id: int):
         api_error(400, "the request body must be a JSON object", "invalid_json")
     try:
         data = HardwareSystemUpdateSchema(partial=True).load(data)
+    except ValidationError as err:
+        api_error(422, "invalid fields: " + json.dumps(err.messages, sort_keys=True),
+                  "validation_error")
+    try:
         services.update_system(current_api_user(), system, data)
         db.session().commit()
     except services.LeaderboardError as err:
         _fail(err)
-    except Exception as err:  # marshmallow's ValidationError
-        from marshmallow import ValidationError
-
-        if not isinstance(err, ValidationError):
-            raise
-        api_error(422, f"invalid fields: {err.messages}", "validation_error")
     return jsonify(services.system_to_dict(system))
 
 

@@ -161,6 +161,15 @@ def test_registering_systems_ui_and_api(app, vendor, client, make_user):
                            json={"status": "available"},
                            headers=_token(app, vendor.user, ["write"]))
     assert changed.status_code == 200 and changed.get_json()["status"] == "available"
+    wrong = client.patch(f"/api/v1/systems/{made.get_json()['id']}",
+                         json={"accelerators_per_node": "many"},
+                         headers=_token(app, vendor.user, ["write"]))
+    assert wrong.status_code == 422 and "accelerators_per_node" in wrong.get_json()[
+        "error"]["message"]
+    stranger = client.patch(f"/api/v1/systems/{made.get_json()['id']}",
+                            json={"status": "research"},
+                            headers=_token(app, make_user(username="nosy"), ["write"]))
+    assert stranger.status_code == 404
     assert client.get("/api/v1/systems").get_json()["total"] == 3
 
 
