@@ -179,3 +179,26 @@ def test_unknown_models_and_bad_addresses_are_clear_errors(app, make_user, hub_s
     fw.hub.load("ada/digits-mlp")
     assert (tmp_path / "env" / "models" / "ada" / "digits-mlp" / "1" / MANIFEST).is_file()
     assert not list((tmp_path / "env" / "models" / "ada" / "digits-mlp").glob(".*-*"))
+
+
+def test_private_model_needs_its_owners_token(app, make_user, hub_server, tmp_path):
+    from hub import db
+    from hub.api import tokens
+    from hub.zoo import services
+
+    ada = make_user(username="ada")
+    bob = make_user(username="bob")
+    with app.test_request_context(method="POST"):
+        services.publish_model_dir("ada", "secret-mlp", MLP, "private", is_public=False)
+        secret = tokens.create_token(ada, "fw.hub", ["read"]).secret
+        other = tokens.create_token(bob, "fw.hub", ["read"]).secret
+        db.session().commit()
+    cache = tmp_path / "cache"
+    with pytest.raises(HubError, match="not found or not allowed.*SKIFF_TOKEN"):
+        fw.hub.load("ada/secret-mlp", endpoint=hub_server.url, cache_dir=cache)
+    with pytest.raises(HubError, match="not found or not allowed"):
+        fw.hub.load("ada/secret-mlp", endpoint=hub_server.url, cache_dir=cache, token=other)
+    assert not (cache / "ada" / "secret-mlp" / "1").exists()
+    model = fw.hub.load("ada/secret-mlp", endpoint=hub_server.url, cache_dir=cache,
+                        token=secret)
+    assert model(digits_batch()).shape == (16, 10)
