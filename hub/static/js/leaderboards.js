@@ -14,6 +14,7 @@
   function boardChart(el, data) {
     var items = data.items.slice(0, 30);
     if (!items.length) { el.hidden = true; return; }
+    el.style.height = Math.max(140, 50 + 34 * items.length) + "px";  // one band per result
     show(el, {
       grid: { left: 200, right: 30, top: 20, bottom: 30 },
       tooltip: { trigger: "item" },
