@@ -8,7 +8,7 @@ import yaml
 
 from hub import db as hub_db
 from hub.courses import services
-from hub.courses.checking import run_check
+from hub.courses.checking import DEFAULT_LIMITS, run_check
 from hub.courses.models import ExerciseResult
 from hub.infra.models import Job
 from hub.infra.sandbox import Limits
@@ -177,22 +177,23 @@ def test_answers_are_rate_limited(client, db, login, imported, make_user):
 
 def _bundled_exercises() -> list:
     from hub.courses import BUNDLED_COURSES
-    from hub.courses.spec import load_course_folder
+    from hub.courses.spec import CourseFormatError, load_course_folder
 
     params = []
     for manifest in sorted(BUNDLED_COURSES.glob("*/course.yaml")):
-        spec = load_course_folder(manifest.parent)
+        try:
+            spec = load_course_folder(manifest.parent)
+        except CourseFormatError:
+            continue  # test_import.test_bundled_courses_are_valid reports it
         params += [pytest.param(exercise, id=f"{spec.slug}/{lesson.slug}/{exercise.key}")
                    for lesson in spec.lessons for exercise in lesson.exercises]
     return params
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("app_config", [{}], indirect=True)
 @pytest.mark.parametrize("exercise", _bundled_exercises())
-def test_bundled_solutions_pass_in_the_hub_sandbox(app, exercise):
+def test_bundled_solutions_pass_in_the_hub_sandbox(exercise):
     """Each bundled exercise's solution passes its checks under the hub's real sandbox and
     default limits, exactly as a learner's answer is checked."""
-    with app.test_request_context():
-        outcome = run_check(exercise.solution, exercise.checks)
+    outcome = run_check(exercise.solution, exercise.checks, limits=Limits(**DEFAULT_LIMITS))
     assert outcome.status == "passed", (outcome.reason, outcome.message, outcome.output)
