@@ -197,3 +197,16 @@ def test_bundled_solutions_pass_in_the_hub_sandbox(exercise):
     default limits, exactly as a learner's answer is checked."""
     outcome = run_check(exercise.solution, exercise.checks, limits=Limits(**DEFAULT_LIMITS))
     assert outcome.status == "passed", (outcome.reason, outcome.message, outcome.output)
+
+
+def test_result_is_explained_in_the_readers_language(client, db, login, imported, make_user):
+    learner = make_user(username="lea")
+    exercise = course().lessons[0].exercises[0]
+    hub_db.session().add(ExerciseResult(exercise_id=exercise.id, user_id=learner.id, attempts=1,
+                                        status="error", reason="timeout", message="30",
+                                        code="while True: pass"))
+    hub_db.session().commit()
+    login(client, learner)
+    client.set_cookie("skiff_lang", "zh")
+    page = _page(client)
+    assert "你的代码运行时间过长，30 秒后被停止。" in page and "1 次尝试" in page
