@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import jsonify, request
 from marshmallow import Schema, fields
+from sqlalchemy.exc import IntegrityError
 
 from hub import db
 from hub.api.core import api, api_error, auth, conditional, current_api_user, paginate, schema
@@ -180,6 +181,9 @@ def upload_notebook():
         413: {description: the notebook is too large}
     """
     user = current_api_user()
+    # End the transaction that authentication opened: no database lock is held while the
+    # body streams in.
+    db.session().commit()
     try:
         data = services.spool(request.stream)
         if not data:
@@ -193,6 +197,10 @@ def upload_notebook():
     except services.NotebookError as err:
         db.session().rollback()
         api_error(err.status, str(err), err.code)
+    except IntegrityError:
+        db.session().rollback()
+        api_error(409, "another upload of this notebook arrived at the same time; try again",
+                  "conflict")
     notebook = version.notebook
     body = dump_notebook(notebook, full=True)
     body["version"] = version.number

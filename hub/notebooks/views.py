@@ -18,6 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup, escape
+from sqlalchemy.exc import IntegrityError
 
 from hub import audit, db
 from hub.notebooks import services
@@ -83,6 +84,7 @@ def new():
         if upload is None or not upload.filename:
             errors.append(_("Choose a .ipynb file to upload."))
         else:
+            db.session().commit()  # no database lock is held while the file streams in
             try:
                 data = services.spool(upload.stream)
                 version = services.upload_notebook(
@@ -92,6 +94,10 @@ def new():
             except services.NotebookError as err:
                 db.session().rollback()
                 errors.append(str(err))
+            except IntegrityError:
+                db.session().rollback()
+                errors.append(_("Another upload of this notebook arrived at the same time; "
+                                "try again."))
             else:
                 notebook = version.notebook
                 flash(_("Uploaded version %(n)s of %(title)s.", n=version.number,
