@@ -363,13 +363,27 @@ def import_course(folder: str | Path, owner: Any, *, publish: bool | None = None
 
 
 def _import_lesson_notebook(course: Course, item, published: bool):
-    from hub.notebooks import services as notebooks
+    import hashlib
 
+    from hub.notebooks import services as notebooks
+    from hub.notebooks.models import Notebook
+
+    slug = f"{course.slug}-{item.slug}"[:100]
+    existing = db.session().scalar(select(Notebook).where(Notebook.owner_id == course.owner_id,
+                                                          Notebook.slug == slug))
+    if existing is not None:
+        # The newest *uploaded* version: after a run the newest one is the executed copy,
+        # whose bytes differ from the file although the lesson did not change.
+        uploaded = next((v for v in reversed(existing.versions) if v.source == "upload"), None)
+        if uploaded is not None and uploaded.digest == hashlib.sha256(
+                item.notebook_bytes).hexdigest():
+            existing.is_public = published
+            notebooks.reindex(existing)
+            return uploaded
     try:
         return notebooks.import_notebook(
-            course.owner, item.notebook_bytes, title=item.title,
-            slug=f"{course.slug}-{item.slug}"[:100], is_public=published, render=False,
-            tags=["course"])
+            course.owner, item.notebook_bytes, title=item.title, slug=slug,
+            is_public=published, render=False, tags=["course"])
     except notebooks.NotebookError as err:
         raise CourseFormatError([f"{item.notebook_file}: {err}"]) from None
 

@@ -67,6 +67,13 @@ def test_reimport_updates_in_place_and_keeps_progress(imported, course_dir, teac
 def test_reimport_of_identical_folder_adds_no_notebook_version(imported, course_dir, teacher):
     services.import_course(course_dir, hub_db.session().merge(teacher))
     assert _count(NotebookVersion) == 1 and _count(Lesson) == 2 and _count(Exercise) == 2
+    # Not even after a run added an executed copy as the newest version.
+    notebook = course().lessons[1].notebook
+    hub_db.session().add(NotebookVersion(notebook_id=notebook.id, number=2, digest="0" * 64,
+                                         size=1, source="run"))
+    hub_db.session().commit()
+    services.import_course(course_dir, hub_db.session().merge(teacher))
+    assert _count(NotebookVersion) == 2
 
 
 def test_failed_import_stores_nothing(app, db, teacher, course_dir):
