@@ -366,14 +366,6 @@ def build_command(
     for path in _ETC_FILES:
         if os.path.exists(path):
             cmd += ["--ro-bind", path, path]
-    binds = [(str(d), str(d)) for d in _python_dirs()]
-    if FRAMEWORK_DIR.is_dir():
-        binds.append((str(FRAMEWORK_DIR), str(FRAMEWORK_DIR)))
-    binds += [(str(src), str(dest)) for src, dest in ro_binds]
-    for src, dest in binds:
-        cmd += _mkdirs_args(Path(dest), made)
-        made.add(dest)
-        cmd += ["--ro-bind", src, dest]
     cmd += [
         "--proc",
         "/proc",
@@ -395,6 +387,20 @@ def build_command(
         str(limits.tmp_bytes),
         "--tmpfs",
         "/tmp",
+    ]
+    made.add("/tmp")
+    # The interpreter, the framework and the callers' folders are bound after the private
+    # /tmp is mounted, so that one living under /tmp (a checkout or virtualenv there) is
+    # not hidden by it.
+    binds = [(str(d), str(d)) for d in _python_dirs()]
+    if FRAMEWORK_DIR.is_dir():
+        binds.append((str(FRAMEWORK_DIR), str(FRAMEWORK_DIR)))
+    binds += [(str(src), str(dest)) for src, dest in ro_binds]
+    for src, dest in binds:
+        cmd += _mkdirs_args(Path(dest), made)
+        made.add(dest)
+        cmd += ["--ro-bind", src, dest]
+    cmd += [
         "--bind",
         str(job_dir),
         JOB_MOUNT,

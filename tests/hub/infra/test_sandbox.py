@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import uuid
 from pathlib import Path
@@ -126,6 +128,35 @@ def test_cannot_write_outside_the_job_dir_nor_see_the_hub(job, tmp_path):
         uid = int(out.split("uid ")[1].split()[0])
         assert sandbox.SANDBOX_UID_RANGE[0] <= uid <= sandbox.SANDBOX_UID_RANGE[1]
     assert out.strip().splitlines()[-1] == "0000000000000000"  # no capabilities
+
+
+def test_folders_bound_under_tmp_stay_visible_read_only(job):
+    # A checkout or virtualenv under /tmp must not be hidden by the sandbox's private /tmp.
+    tools = Path(tempfile.mkdtemp(prefix="skiff-tools-", dir="/tmp"))
+    tools.chmod(0o755)
+    try:
+        (tools / "hello.txt").write_text("hello")
+        result = run_python(
+            _py(
+                f"""
+                print(open({str(tools / "hello.txt")!r}).read())
+                try:
+                    open({str(tools / "evil.txt")!r}, "w")
+                    print("WROTE")
+                except OSError:
+                    print("refused")
+                open("/tmp/scratch", "w").write("ok")
+                """
+            ),
+            job,
+            limits=QUICK,
+            ro_binds=[(tools, str(tools))],
+        )
+        assert result.ok, result.stderr_text
+        assert result.stdout_text == "hello\nrefused\n"
+        assert not (tools / "evil.txt").exists()
+    finally:
+        shutil.rmtree(tools)
 
 
 def test_hub_environment_is_not_passed_on(job, monkeypatch):
