@@ -30,7 +30,12 @@ def gelu(x):
     from .numpy_backend import erf
 
     half = np.asarray(0.5, x.dtype)
-    return x * half * (1 + erf(x * np.asarray(0.7071067811865476, x.dtype)))
+    # the same arithmetic as x * half * (1 + erf(x / sqrt(2))), reusing erf's fresh result
+    cdf = erf(x * np.asarray(0.7071067811865476, x.dtype))
+    cdf += 1
+    out = x * half
+    out *= cdf
+    return out
 
 
 def layer_norm(x, weight=None, bias=None, eps=1e-5):

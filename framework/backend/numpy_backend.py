@@ -49,8 +49,10 @@ _ERF32_BETA = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-
 
 def _horner(z: np.ndarray, coefficients: Any) -> np.ndarray:
     """``sum(c * z**k)`` with the coefficients highest power first, in place on one buffer."""
-    acc = np.full_like(z, coefficients[0])
-    for c in coefficients[1:]:
+    # the first step, c0 * z, into an unfilled buffer (an array even for a 0-d z)
+    acc = np.multiply(z, coefficients[0], out=np.empty_like(z))
+    acc += coefficients[1]
+    for c in coefficients[2:]:
         acc *= z
         acc += c
     return acc

@@ -575,6 +575,18 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     if recording(a):
         if approximate == "none":
             def grad(g: Tensor) -> Tensor:
+                if not grad_mode.enabled and g.dtype == a.dtype and a.ndim:
+                    # plain backward: the same arithmetic on arrays, in place where fresh
+                    x = a.data
+                    cdf = bk.erf(bk.multiply(x, _SQRT_HALF))
+                    cdf = bk.add(bk.multiply(cdf, 0.5, out=cdf), 0.5, out=cdf)
+                    pdf = bk.multiply(x, x)
+                    pdf = bk.multiply(pdf, -0.5, out=pdf)
+                    pdf = bk.exp(pdf, out=pdf)
+                    pdf = bk.multiply(pdf, _INV_SQRT_2PI, out=pdf)
+                    pdf = bk.multiply(x, pdf, out=pdf)
+                    pdf = bk.add(cdf, pdf, out=pdf)
+                    return wrap(bk.multiply(g.data, pdf, out=pdf), bk)
                 cdf = erf(a * _SQRT_HALF) * 0.5 + 0.5
                 pdf = exp(a * a * -0.5) * _INV_SQRT_2PI
                 return g * (cdf + a * pdf)
