@@ -5,6 +5,11 @@ It reads ``/job/spec.json`` (written by :mod:`hub.zoo.validation`), loads the mo
 with the weights from the top-level ``.safetensors`` file — runs a forward pass on sample
 inputs matching the card, checks the outputs' shapes and dtypes, re-measures the metrics it
 can, and writes ``/job/result.json``. It never imports hub code.
+
+A ``model.py`` runs the uploader's Python in this process, which could forge the result; so
+for such models (``"export": true``) this program only checks the forward pass and saves the
+model with ``fw.jit.save`` into ``/job/export``; the metrics are then measured by a second,
+separate run on that saved program, in which no uploaded Python runs.
 """
 
 import json
@@ -154,6 +159,16 @@ def main():
         result["outputs"], problems = check_outputs(outs, spec["outputs"])
         if problems:
             raise RuntimeError("; ".join(problems))
+        if spec.get("export"):
+            try:
+                specs = [fw.jit.InputSpec(s["shape"], s["dtype"]) for s in spec["inputs"]]
+                fw.jit.save(net, JOB + "/export", specs)
+                result["exported"] = True
+            except Exception as exc:  # an untraceable model still passes, unverified
+                result["exported"] = False
+                result["export_error"] = f"{type(exc).__name__}: {exc}"[:500]
+            result["ok"] = True
+            return finish(result)
         measured_cache = {}
         for metric in spec["metrics"]:
             key = (metric["dataset"], metric["split"])
@@ -167,6 +182,10 @@ def main():
     except Exception as exc:  # the job reports any failure of the uploaded model
         lines = traceback.format_exception_only(type(exc), exc)
         result["error"] = "".join(lines).strip()[:2000]
+    finish(result)
+
+
+def finish(result):
     with open(JOB + "/result.json", "w", encoding="utf-8") as fh:
         json.dump(result, fh)
 

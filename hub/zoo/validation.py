@@ -98,15 +98,50 @@ def validate_version(version_id: int, job_id: int | None = None) -> dict[str, An
         version.validation_job_id = job_id
     _sync_model(version)
     session.commit()  # no transaction stays open while the sandbox runs
+    storage = get_storage()
+    if version.architecture == "module":
+        # The uploaded Python runs in a first sandbox that may only check the forward pass and
+        # save the model as a static program; metrics are measured on that program.
+        first = _sandbox_run({**spec, "metrics": [], "export": True},
+                             [(p, storage, d) for p, d, _k in files], job_id)
+        if isinstance(first, str):
+            return _finish(version, False, first, None)
+        result, export = first
+        if not result.get("ok") or not spec["metrics"]:
+            result.pop("exported", None)
+            return _finish_result(version, result)
+        if export is None:
+            why = result.get("export_error") or "the model could not be saved as a program"
+            result["metrics"] = [{**m, "measured": None, "why": why} for m in spec["metrics"]]
+            return _finish_result(version, result)
+        second = _sandbox_run({**spec, "architecture": "program", "program_dir": ""},
+                              [(name, None, data) for name, data in export.items()], job_id)
+        if isinstance(second, str):
+            return _finish(version, False, second, None)
+        return _finish_result(version, second[0])
+    outcome = _sandbox_run(spec, [(p, storage, d) for p, d, _k in files], job_id)
+    if isinstance(outcome, str):
+        return _finish(version, False, outcome, None)
+    return _finish_result(version, outcome[0])
+
+
+def _sandbox_run(spec: dict[str, Any], files: list, job_id: int | None):
+    """Run the check program once in a fresh job directory holding ``files`` (``(path,
+    store, digest)`` from the blob store, or ``(path, None, bytes)``). Returns an error
+    message, or ``(result, exported files or None)``."""
+    from hub.infra import jobs
+
     job_dir = sandbox.new_job_dir()
     try:
         model_dir = job_dir / "model"
         model_dir.mkdir()
-        storage = get_storage()
-        for path, digest, _kind in files:
+        for path, storage, ref in files:
             target = model_dir / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            with storage.open(digest) as src, open(target, "wb") as dst:
+            if storage is None:
+                target.write_bytes(ref)
+                continue
+            with storage.open(ref) as src, open(target, "wb") as dst:
                 while chunk := src.read(1 << 20):
                     dst.write(chunk)
         (job_dir / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
@@ -116,18 +151,29 @@ def validate_version(version_id: int, job_id: int | None = None) -> dict[str, An
             run = sandbox.run_python(SCRIPT.read_text(encoding="utf-8"), job_dir,
                                      limits=sandbox_limits())
         except sandbox.SandboxUnavailable as err:
-            return _finish(version, False, f"The sandbox is unavailable: {err}", None)
+            return f"The sandbox is unavailable: {err}"
         try:
             result = json.loads(sandbox.read_job_file(job_dir, "result.json", max_bytes=1 << 20))
         except (OSError, ValueError):
             why = run.killed_by or f"exit status {run.exit_code}"
             tail = run.stderr_text.strip().splitlines()[-3:]
-            return _finish(version, False, f"The validation stopped ({why}). "
-                           + " ".join(tail)[:1500], None)
+            return f"The validation stopped ({why}). " + " ".join(tail)[:1500]
+        if not isinstance(result, dict):
+            return "The validation wrote no result."
+        export = None
+        if spec.get("export") and result.get("exported"):
+            limit = int(current_app.config.get("ZOO_MAX_VERSION_BYTES", 1 << 30))
+            try:
+                export = {name: sandbox.read_job_file(job_dir, f"export/{name}", max_bytes=limit)
+                          for name in ("graph.json", "weights.safetensors")}
+            except (OSError, ValueError):
+                export = None
+        return result, export
     finally:
         sandbox.remove_job_dir(job_dir)
-    if not isinstance(result, dict):
-        return _finish(version, False, "The validation wrote no result.", None)
+
+
+def _finish_result(version: ModelVersion, result: dict[str, Any]) -> dict[str, Any]:
     checked = [compare(m) for m in result.get("metrics", []) if isinstance(m, dict)]
     details = {"outputs": result.get("outputs", []), "metrics": checked,
                "framework_version": result.get("framework_version", "")}
@@ -174,6 +220,7 @@ def metric_lines(version: ModelVersion) -> list[dict[str, Any]]:
             "verifiable": bool(dataset and metric["name"] in cards.VERIFIABLE_METRICS[dataset]),
             "measured": found.get("measured") if found else None,
             "ok": found.get("ok") if found else None,
+            "why": found.get("why", "") if found else "",
         })
     return lines
 

@@ -194,3 +194,40 @@ def test_publish_model_dir_skips_an_unchanged_folder(app, make_user, tmp_path):
         (folder / "notes.txt").write_text("more")
         assert services.publish_model_dir("ada", "bundled", folder, "notes").number == 2
     assert _count(app, ModelFile) == 3 + 4
+
+
+FORGER = """\
+import atexit
+import json
+
+import framework as fw
+
+
+def _forge():
+    fake = {"ok": True, "error": "", "outputs": [{"shape": [2, 10], "dtype": "float32"}],
+            "metrics": [{"name": "accuracy", "dataset": "digits", "split": "test",
+                         "claimed": 0.999, "measured": 0.999}]}
+    with open("/job/result.json", "w") as fh:
+        json.dump(fake, fh)
+
+
+def build_model():
+    atexit.register(_forge)
+    return fw.nn.Linear(64, 10)
+"""
+
+
+def test_model_code_cannot_forge_its_measured_metrics(app, client, make_user, make_token,
+                                                      tmp_path, accuracy):
+    ada = make_user(username="ada")
+    token = make_token(ada)
+    forged = api_push(client, token, "ada/forger",
+                      write_module(tmp_path / "f", source=FORGER, accuracy=0.999))
+    metric = forged.get_json()["validation"]["metrics"][0]
+    assert metric["ok"] is False and metric["measured"] != 0.999
+    assert client.get("/api/v1/models/ada/forger").get_json()["verified"] is False
+    honest = api_push(client, token, "ada/honest", write_module(tmp_path / "h",
+                                                                accuracy=accuracy))
+    metric = honest.get_json()["validation"]["metrics"][0]
+    assert metric["ok"] is True and abs(metric["measured"] - accuracy) < 1e-6
+    assert client.get("/api/v1/models/ada/honest").get_json()["verified"] is True
