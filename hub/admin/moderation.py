@@ -78,7 +78,10 @@ def decide(report: Report, decision: str, by) -> None:
             raise ModerationError(_l("This kind of content can no longer be moderated."))
         hidden = decision == "hide"
         target.hide(report.target_id, hidden)
-        search.set_visible(report.target_kind, report.target_id, not hidden)
+        if hidden:
+            search.set_visible(report.target_kind, report.target_id, False)
+        # On restore the feature's callback re-indexes the object itself: only it knows
+        # whether the object is public (showing it here would leak private content).
         report.status = "hidden" if hidden else "dismissed"
     elif decision == "dismiss":
         report.status = "dismissed"

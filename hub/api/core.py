@@ -101,6 +101,9 @@ def auth(scope: str = "read", optional: bool = False) -> Callable[[F], F]:
                               "insufficient_scope")
                 user = token.user
                 g.api_token = token
+                # End the lookup's transaction now: on SQLite a write request's first query
+                # takes the write lock, which must not be held while a large body streams in.
+                db.session().commit()
             elif request.method in ("GET", "HEAD") and current_user.is_authenticated:
                 user = current_user._get_current_object()
             if user is None and not optional:

@@ -104,13 +104,16 @@ class _Store:
     """A tiny reportable feature: the moderation queue drives it through its hooks."""
 
     def __init__(self):
-        self.hidden: dict[str, bool] = {"1": False}
+        self.hidden: dict[str, bool] = {"1": False, "2": False}
+        self.public = {"1": True, "2": False}
 
     def describe(self, ref_id):
         return ("A rude notebook", f"/notebooks/{ref_id}") if ref_id in self.hidden else None
 
     def hide(self, ref_id, hidden):
+        # Like the real features: the search entry follows the object's own visibility.
         self.hidden[ref_id] = hidden
+        search.set_visible("test-notebook", ref_id, self.public[ref_id] and not hidden)
 
 
 def test_moderation_queue_report_hide_and_restore(app, client, make_user, login):
@@ -148,6 +151,27 @@ def test_moderation_queue_report_hide_and_restore(app, client, make_user, login)
             assert search.query("rude").total == 1
         actions = [e.action for e in _events(app)]
         assert {"report.create", "report.hide", "report.restore"} <= set(actions)
+    finally:
+        moderation.TARGETS.pop("test-notebook")
+
+
+def test_restoring_private_content_keeps_it_out_of_search(app, client, make_user, login):
+    store = _Store()
+    moderation.register_target("test-notebook", "Notebook", store.describe, store.hide)
+    try:
+        reporter, admin = make_user(), make_user(role="admin")
+        with app.app_context():
+            search.index("test-notebook", "2", title="A secret draft", url="/notebooks/2",
+                         visible=False)
+            report = moderation.file_report(reporter, "test-notebook", "2", "Spam")
+            hub_db.session().commit()
+            report_id = report.id
+        login(client, admin)
+        client.post(f"/admin/reports/{report_id}", data={"decision": "hide"})
+        client.post(f"/admin/reports/{report_id}", data={"decision": "restore"})
+        assert store.hidden["2"] is False
+        with app.app_context():
+            assert search.query("secret").total == 0
     finally:
         moderation.TARGETS.pop("test-notebook")
 
