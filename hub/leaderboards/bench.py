@@ -131,6 +131,7 @@ def hammer(base: str, paths: list[str], clients: int, requests_per_client: int):
             mine.append((time.perf_counter() - t0) * 1000)
             if response.status_code != 200:
                 bad.append(f"{path}: {response.status_code}")
+        session.close()
         with lock:
             latencies.extend(mine)
             errors.extend(bad)

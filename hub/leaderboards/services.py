@@ -25,11 +25,12 @@ from pathlib import Path, PurePosixPath
 from threading import Lock
 from typing import Any, BinaryIO
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from hub import audit, db
 from hub.accounts.models import Membership, Organization, User
@@ -850,6 +851,9 @@ class BoardCache:
         self.boards: dict[tuple, list[dict[str, Any]]] = {}
         self.computed = 0
         self.lock = Lock()
+        # The generation last read from the database, and when (time.monotonic()).
+        self.seen: int | None = None
+        self.seen_at = 0.0
 
 
 def board_cache() -> BoardCache:
@@ -860,16 +864,43 @@ def board_cache() -> BoardCache:
 
 
 def current_generation() -> int:
-    """The board generation, read once per request (or per call outside requests)."""
+    """The board generation: read once per request, and from the database at most every
+    ``LEADERBOARDS_GENERATION_TTL`` seconds (1 by default) per process. A change committed
+    in this process is seen at once (see :func:`_after_commit`); one committed by another
+    process (a job worker elsewhere) within that many seconds."""
+    import time
+
     from flask import g, has_request_context
 
     if has_request_context() and "lb_generation" in g:
         return g.lb_generation
-    generation = db.session().scalar(select(BoardGeneration.generation).where(
-        BoardGeneration.id == 1)) or 0
+    cache = board_cache()
+    now = time.monotonic()
+    ttl = float(setting("LEADERBOARDS_GENERATION_TTL", 1.0))
+    with cache.lock:
+        known = cache.seen if cache.seen is not None and now - cache.seen_at < ttl else None
+    if known is None:
+        known = db.session().scalar(select(BoardGeneration.generation).where(
+            BoardGeneration.id == 1)) or 0
+        with cache.lock:
+            cache.seen, cache.seen_at = known, now
     if has_request_context() and request_is_read():
-        g.lb_generation = generation
-    return generation
+        g.lb_generation = known
+    return known
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    """A committed board change makes this process read the generation again at once."""
+    if session.info.pop("lb_boards_changed", False) and has_app_context():
+        cache = board_cache()
+        with cache.lock:
+            cache.seen = None
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop("lb_boards_changed", None)
 
 
 def request_is_read() -> bool:
@@ -881,6 +912,7 @@ def request_is_read() -> bool:
 def invalidate_boards() -> None:
     """Mark every cached board stale (joins the caller's transaction)."""
     session = db.session()
+    session.info["lb_boards_changed"] = True
     bumped = session.execute(update(BoardGeneration).where(BoardGeneration.id == 1).values(
         generation=BoardGeneration.generation + 1)).rowcount
     if not bumped:

@@ -257,3 +257,25 @@ def test_csv_export_neutralizes_formulas(value):
 
     text = board_csv([{"id": "v1.0-0001", "submitter": value}])
     assert f"'{value}" in text
+
+
+@pytest.mark.parametrize("app_config", [{"LEADERBOARDS_GENERATION_TTL": 0}], indirect=True)
+def test_a_change_committed_by_another_process_reaches_the_cache(app, vendor, make_bundle,
+                                                                   client):
+    from sqlalchemy import create_engine, text
+
+    first = submit_file(app, vendor.user, vendor.system_id, make_bundle())
+    client.get("/api/v1/boards/gemm-128")
+    cache = app.extensions["lb_board_cache"]
+    computed = cache.computed
+    client.get("/api/v1/boards/gemm-128")
+    assert cache.computed == computed
+    # another process (a job worker elsewhere) withdraws the result: only the database says so
+    engine = create_engine(app.config["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE lb_submissions SET status = 'withdrawn'"))
+        conn.execute(text("UPDATE lb_results SET visible = false"))
+        conn.execute(text("UPDATE lb_board_generation SET generation = generation + 1"))
+    engine.dispose()
+    assert client.get("/api/v1/boards/gemm-128").get_json()["items"] == []
+    assert cache.computed == computed + 1 and first
