@@ -44,13 +44,16 @@ def _profile_items(user, viewer):
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages, the API endpoints and the profile section."""
+    """Register the pages, the API endpoints, systems in the site search and the profile
+    section."""
+    from hub import search
     from hub.accounts.profile import register_section
     from hub.leaderboards import api  # noqa: F401 - registers the /api/v1 endpoints
     from hub.leaderboards.views import bp
     from hub.site import register_account_link
 
     app.register_blueprint(bp)
+    search.register_kind("system", _l("Hardware systems"))
     register_section("results", _l("Benchmark results"), _profile_items, order=40)
     register_account_link(_l("Hardware systems"), "leaderboards.systems")
 

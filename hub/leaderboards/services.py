@@ -233,7 +233,19 @@ def register_system(user: User, organization: Organization, data: dict[str, Any]
     db.session().flush()
     audit.record("leaderboards.system_create", target=system, actor=user,
                  details={"system_name": system.system_name})
+    index_system(system)
     return system
+
+
+def index_system(system: HardwareSystem) -> None:
+    """Keep the system's entry in the site search (saved with the caller's commit)."""
+    from hub import search
+
+    accelerator = system.accelerator_model_name or system.host_processor_model_name
+    search.index("system", system.id, title=system.system_name,
+                 url=f"/leaderboards/systems/{system.id}",
+                 description=f"{system.submitter} · {accelerator} · {system.notes}"[:500],
+                 tags=[system.status])
 
 
 def update_system(user: User, system: HardwareSystem, data: dict[str, Any]) -> HardwareSystem:
@@ -242,6 +254,7 @@ def update_system(user: User, system: HardwareSystem, data: dict[str, Any]) -> H
     for name, value in clean_system_fields(data, partial=True).items():
         setattr(system, name, value)
     audit.record("leaderboards.system_update", target=system, actor=user)
+    index_system(system)
     invalidate_boards()
     return system
 

@@ -171,6 +171,8 @@ def test_registering_systems_ui_and_api(app, vendor, client, make_user):
                             headers=_token(app, make_user(username="nosy"), ["write"]))
     assert stranger.status_code == 404
     assert client.get("/api/v1/systems").get_json()["total"] == 3
+    found = client.get("/search?q=Testbox").get_data(as_text=True)
+    assert "Testbox 2" in found and "Testbox 3" in found
 
 
 def test_board_cache_is_invalidated_by_verify_status_and_withdraw(app, vendor, make_bundle,
