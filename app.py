@@ -37,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="do not start a background job worker next to the web server "
         "(run `python -m hub.infra.jobs worker` elsewhere)",
     )
+    parser.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="do not bring the database to the newest schema before serving (for several "
+        "servers sharing one database: run `python -m hub.setup_site --no-seed` once instead)",
+    )
     return parser
 
 
@@ -90,9 +96,13 @@ def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     from waitress import serve
 
-    from hub import create_app
+    from hub import create_app, db
 
     app = create_app()
+    if not args.no_migrate:
+        # A fresh instance gets its tables here instead of serving errors; a database that
+        # is already at the newest schema is left as it is.
+        db.migrate(app)
     worker = None
     if not args.no_worker and not app.config.get("JOBS_IMMEDIATE"):
         worker = JobWorker()

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -107,3 +108,39 @@ def test_no_worker_starts_only_the_web_server(app):
         rest = server.communicate(timeout=60)[0]
     assert "Skiff hub on" in first
     assert "job worker" not in first + rest
+
+
+def test_app_py_prepares_a_fresh_database_before_serving(tmp_path):
+    # `python app.py` on a new instance must serve pages, not "no such table" errors.
+    port = _free_port()
+    database = tmp_path / "fresh.db"
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{database}", SKIFF_INSTANCE=str(tmp_path),
+               QUEUE_URL=f"sqlite:///{tmp_path / 'jobs.db'}", SECRET_KEY="fresh-instance-test")
+    server = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py"), "--port", str(port), "--no-worker"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert "Skiff hub on" in server.stdout.readline()
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/search?q=skiff") as response:
+                    status = response.status
+                break
+            except urllib.error.HTTPError as error:  # served, but not the page
+                status = error.code
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=60)
+    assert status == 200
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    assert {"users", "alembic_version"} <= tables
