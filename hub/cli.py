@@ -25,7 +25,10 @@ class Context:
         return SkiffClient(self.endpoint)
 
 
-pass_ctx = click.make_pass_decorator(Context)
+# The group stores its Context in ``ctx.obj``. Passing that object (rather than looking it up
+# by class) keeps feature commands working under ``python -m hub.cli``, where this module
+# is loaded twice (as ``__main__`` and as ``hub.cli``) with two distinct Context classes.
+pass_ctx = click.pass_obj
 
 
 def progress_bar(label: str) -> tuple[Callable[[int, int | None], None], Callable[[], None]]:

@@ -61,6 +61,14 @@ def test_unreachable_endpoint_is_a_clear_error(tmp_path):
     assert out.returncode != 0 and "cannot reach the hub" in out.stderr
 
 
+def test_feature_commands_work_under_python_m(tmp_path):
+    # Feature groups (here `model`) take the group's context like the core commands do.
+    out = skiff("--endpoint", "http://127.0.0.1:9", "model", "pull", "someone/model",
+                str(tmp_path / "out"), config_dir=tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr and "cannot reach the hub" in out.stderr
+
+
 def test_client_download_is_atomic_and_pages_iterate(live_server, secret, tmp_path):
     tmp_path = tmp_path / "downloads"
     client = SkiffClient(live_server.url, token=secret)
