@@ -101,6 +101,25 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     limiter.init_app(app)
     app.after_request(_add_security_headers)
+    app.before_request(_refuse_nul_characters)
+
+
+def _refuse_nul_characters():
+    """Refuse NUL characters in the path, query and form fields with a 400.
+
+    No text the hub stores or looks up may contain one (PostgreSQL text cannot hold NUL), so
+    such a request is bad input, answered as such instead of failing deep in a query.
+    """
+    fields = [request.path, *request.args.keys(), *request.args.values()]
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype in (
+        "application/x-www-form-urlencoded", "multipart/form-data"
+    ):
+        fields += [*request.form.keys(), *request.form.values()]
+    if any("\x00" in f for f in fields):
+        from flask_babel import gettext
+
+        abort(400, gettext("Text fields and addresses cannot contain NUL characters."))
+    return None
 
 
 def _add_security_headers(response):

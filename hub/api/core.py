@@ -123,6 +123,8 @@ def json_body(schema_cls: type[Schema]) -> dict[str, Any]:
         api_error(400, "the request body must be a JSON object", "invalid_json")
     if not isinstance(data, dict):
         api_error(400, "the request body must be a JSON object", "invalid_json")
+    if "\x00" in json.dumps(data, ensure_ascii=False):
+        api_error(400, "JSON strings cannot contain NUL characters", "invalid_json")
     try:
         return schema_cls().load(data)
     except ValidationError as err:

@@ -229,3 +229,13 @@ def test_ids_beyond_a_database_integer_are_not_found(client, make_user, login):
     for big in (2**31 - 1, 2**31, 2**63):
         assert client.post(f"/admin/users/{big}/role", data={"role": "member"}).status_code == 404
         assert client.post(f"/admin/reports/{big}", data={"decision": "dismiss"}).status_code == 404
+
+
+def test_nul_characters_are_refused_as_bad_input(client):
+    """PostgreSQL text cannot hold NUL: such input is a 400, never a failing query."""
+    resp = client.get("/api/v1/models?license=%00")
+    assert resp.status_code == 400
+    assert "NUL" in resp.get_json()["error"]["message"]
+    assert client.get("/search?q=a%00b").status_code == 400
+    assert client.post("/login", data={"login": "a\x00", "password": "x"}).status_code == 400
+    assert client.get("/search?q=ok").status_code == 200
