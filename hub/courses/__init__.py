@@ -94,7 +94,8 @@ def system_teacher():
 
 
 def seed(app: Flask, folder: Path | None = None) -> list[str]:
-    """Import every bundled course (``courses/*/course.yaml``) that is not in the database yet.
+    """Import every bundled course (``courses/*/course.yaml``) that is not in the database yet,
+    and queue a sandboxed run of each of its notebooks.
 
     Idempotent: a course whose slug exists is left as it is (teachers may have edited it); a
     broken folder is logged and skipped. Returns the slugs imported.
@@ -121,4 +122,7 @@ def seed(app: Flask, folder: Path | None = None) -> list[str]:
             log.warning("skipping %s: %s", manifest.parent, err)
             continue
         imported.append(course.slug)
+        # Prove at once that the lessons run: the job worker started by `make run` picks
+        # these runs up, and the course page shows each notebook's result.
+        services.check_all_notebooks(services.find_course(course.slug), system_teacher())
     return imported

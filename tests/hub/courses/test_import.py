@@ -112,9 +112,13 @@ def test_removed_lesson_takes_its_results_with_it(imported, course_dir, teacher,
 
 def test_seed_imports_bundled_courses_once(app, db, tmp_path, course_dir):
     from hub.courses import SYSTEM_TEACHER, seed
+    from hub.infra.models import Job
 
     assert seed(app, folder=course_dir.parent) == ["intro-fixture"]
     assert course().owner.username == SYSTEM_TEACHER and course().owner.role == "teacher"
+    notebook_lessons = [lesson for lesson in course().lessons if lesson.kind == "notebook"]
+    runs = hub_db.session().scalars(select(Job).where(Job.kind == "notebook_run")).all()
+    assert notebook_lessons and len(runs) == len(notebook_lessons)
     assert seed(app, folder=course_dir.parent) == []
     assert _count(Course) == 1
 
