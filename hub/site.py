@@ -108,6 +108,8 @@ def set_language():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    # Browsers ask for /favicon.ico whatever the page links: answer with the site's icon.
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("skiff.svg"))
     from flask_babel import format_date, format_datetime
 
     app.jinja_env.globals.update(

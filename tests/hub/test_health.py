@@ -26,3 +26,9 @@ def test_app_py_help_explains_options():
     for option in ("--host", "--port", "--threads"):
         assert option in out
     assert "waitress" in out
+
+
+def test_favicon_is_served():
+    client = create_app({"TESTING": True}).test_client()
+    resp = client.get("/favicon.ico")
+    assert resp.status_code == 200 and resp.mimetype == "image/svg+xml"
