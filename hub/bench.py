@@ -16,6 +16,8 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
+import time
 
 
 def available() -> list[str]:
@@ -30,6 +32,49 @@ def available() -> list[str]:
         except ModuleNotFoundError:
             continue
     return found
+
+
+# ----- shared load tools of the feature benchmarks ----------------------------------------
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def hammer(base: str, paths: list[str], clients: int, requests_per_client: int):
+    """Send ``requests_per_client`` GETs from each of ``clients`` threads (cycling through
+    ``paths``); return (latencies in ms, wall seconds, errors)."""
+    import requests
+
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(clients + 1)
+
+    def client(k: int) -> None:
+        session = requests.Session()
+        mine, bad = [], []
+        start.wait()
+        for i in range(requests_per_client):
+            path = paths[(k * requests_per_client + i) % len(paths)]
+            t0 = time.perf_counter()
+            response = session.get(base + path, timeout=30)
+            mine.append((time.perf_counter() - t0) * 1000)
+            if response.status_code != 200:
+                bad.append(f"{path}: {response.status_code}")
+        session.close()
+        with lock:
+            latencies.extend(mine)
+            errors.extend(bad)
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
+    for t in threads:
+        t.start()
+    start.wait()
+    t0 = time.perf_counter()
+    for t in threads:
+        t.join()
+    return latencies, time.perf_counter() - t0, errors
 
 
 def main(argv: list[str] | None = None) -> int:

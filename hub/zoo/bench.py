@@ -17,10 +17,11 @@ import random
 import shutil
 import statistics
 import tempfile
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+
+from hub.bench import hammer, percentile
 
 TASKS = ("image-classification", "text-generation", "text-classification", "regression",
          "physics")
@@ -105,46 +106,6 @@ def cpu_seconds(pid: int) -> float:
     with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
         fields = fh.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
-
-
-def hammer(base: str, paths: list[str], clients: int, requests_per_client: int):
-    """Send ``requests_per_client`` GETs from each of ``clients`` threads (cycling through
-    ``paths``); return (latencies in ms, wall seconds, errors)."""
-    import requests
-
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
-
-    def client(k: int) -> None:
-        session = requests.Session()
-        mine, bad = [], []
-        start.wait()
-        for i in range(requests_per_client):
-            path = paths[(k * requests_per_client + i) % len(paths)]
-            t0 = time.perf_counter()
-            response = session.get(base + path, timeout=30)
-            mine.append((time.perf_counter() - t0) * 1000)
-            if response.status_code != 200:
-                bad.append(f"{path}: {response.status_code}")
-        with lock:
-            latencies.extend(mine)
-            errors.extend(bad)
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    start.wait()
-    t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    return latencies, time.perf_counter() - t0, errors
 
 
 SERVE = """
@@ -254,7 +215,7 @@ def run(argv: list[str] | None = None) -> int:
                 failed = 1
                 print(f"errors on {label}: {errors[:3]}")
             print(f"| {label} | {statistics.median(latencies):.1f} | "
-                  f"{_percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} | "
+                  f"{percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} | "
                   f"{cpu:.1f} |",
                   flush=True)
         server.terminate()
