@@ -21,7 +21,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from hub.bench import hammer, percentile
+from hub.bench import cpu_seconds, hammer, percentile, serve_in_process
 
 TASKS = ("image-classification", "text-generation", "text-classification", "regression",
          "physics")
@@ -97,52 +97,6 @@ def fill(app, models: int, versions: int, seed: int = 0) -> list[str]:
                 batch_v, batch_f = [], []
         session.commit()
     return names
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
-    import os
-
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-SERVE = """
-import json, logging, sys
-from waitress import serve
-from hub import create_app
-logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-config, port, threads = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-serve(create_app(config), host="127.0.0.1", port=port, threads=threads, channel_timeout=60,
-      _quiet=True)
-"""
-
-
-def serve_in_process(config: dict, threads: int):
-    """Serve the hub with waitress in a child process; (base URL, process) once it answers."""
-    import json
-    import socket
-    import subprocess
-    import sys
-
-    import requests
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-c", SERVE, json.dumps(config), str(port),
-                                str(threads)])
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return base, process
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("the benchmark server did not start")
 
 
 def run(argv: list[str] | None = None) -> int:
