@@ -40,7 +40,8 @@ EXTRACT_METHODS = [
     ("**/templates/**.html", "jinja2.ext:babel_extract"),
 ]
 EXTRACT_KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None,
-                    "_l": None, "pgettext": ((1, "c"), 2), "lazy_ngettext": (1, 2)}
+                    "_l": None, "pgettext": ((1, "c"), 2), "lazy_ngettext": (1, 2),
+                    "N_": None}
 
 
 def translation_directories() -> list[Path]:

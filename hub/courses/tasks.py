@@ -19,7 +19,7 @@ def check_exercise(job_id: int, payload: dict) -> dict:
         raise jobs.JobError("The answer no longer exists.")
     code, checks = row.code, row.exercise.checks
     db.session().rollback()  # hold no transaction while the sandbox runs
-    jobs.progress(job_id, 10, "Checking")
+    jobs.progress(job_id, 10, jobs.N_("Checking"))
     try:
         outcome = run_check(code, checks)
     except SandboxUnavailable as exc:

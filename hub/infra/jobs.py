@@ -65,6 +65,15 @@ MESSAGE_LIMIT = 1000
 TASKS: dict[str, Callable[[int, dict[str, Any]], Any]] = {}
 
 
+def N_(message: str) -> str:
+    """Mark a progress message for translation (``jobs.progress(job_id, 10, N_("Checking"))``).
+
+    Jobs run outside any request, so the message is stored in English; pages and the JSON
+    poller translate it into the reader's language when they show it.
+    """
+    return message
+
+
 class JobError(Exception):
     """Raised by a task to fail its job with a message for the job's owner."""
 

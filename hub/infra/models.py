@@ -43,6 +43,18 @@ class Job(Base):
         """True once the job is done or failed."""
         return self.status in ("done", "failed")
 
+    @property
+    def display_message(self) -> str | None:
+        """The progress message in the reader's language (messages marked with ``jobs.N_``
+        have translations; others are shown as stored)."""
+        from flask import has_request_context
+
+        if not self.message or not has_request_context():
+            return self.message
+        from flask_babel import gettext
+
+        return gettext(self.message)
+
     def to_dict(self) -> dict[str, Any]:
         """The job as JSON for the API and the progress poller."""
 
@@ -54,7 +66,7 @@ class Job(Base):
             "kind": self.kind,
             "status": self.status,
             "progress": self.progress,
-            "message": self.message,
+            "message": self.display_message,
             "result": self.result,
             "owner_id": self.owner_id,
             "created_at": iso(self.created_at),

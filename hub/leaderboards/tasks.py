@@ -13,7 +13,7 @@ def check_submission(job_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     suite version first if the hub has none yet)."""
     from hub.leaderboards.services import run_checks
 
-    jobs.progress(job_id, 10, "Checking the result bundle")
+    jobs.progress(job_id, 10, jobs.N_("Checking the result bundle"))
     submission = run_checks(int(payload["submission_id"]))
     if submission is None:
         raise jobs.JobError("The submission no longer exists.")
@@ -25,7 +25,7 @@ def compute_reference(job_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     """Compute and store the reference backend's evidence for a suite version."""
     from hub.leaderboards.services import reference_evidence
 
-    jobs.progress(job_id, 10, "Running the reference backend")
+    jobs.progress(job_id, 10, jobs.N_("Running the reference backend"))
     evidence = reference_evidence(str(payload["suite_version"]))
     if evidence is None:
         raise jobs.JobError("This hub cannot compute the reference for that suite version.")

@@ -117,7 +117,7 @@ def execute_run(run: NotebookRun, job_id: int) -> dict[str, Any]:
     config = settings()
     run.status = "running"
     db.session().commit()
-    jobs.progress(job_id, 5, "Starting the kernel in the sandbox")
+    jobs.progress(job_id, 5, jobs.N_("Starting the kernel in the sandbox"))
     job_dir = new_job_dir()
     try:
         (job_dir / "notebook.ipynb").write_bytes(get_storage().read_bytes(version.digest))
@@ -153,7 +153,7 @@ def execute_run(run: NotebookRun, job_id: int) -> dict[str, Any]:
             return {"status": run.status}
         status = report.get("status") if report.get("status") in (
             "passed", "failed", "timed_out", "error") else "error"
-        jobs.progress(job_id, 90, "Saving the executed notebook")
+        jobs.progress(job_id, 90, jobs.N_("Saving the executed notebook"))
         executed = None
         try:
             data = read_job_file(job_dir, "executed.ipynb", max_bytes=services.max_bytes())

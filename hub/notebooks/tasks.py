@@ -17,7 +17,7 @@ def render_version(job_id: int, payload: dict[str, Any]) -> dict[str, Any]:
 
     # Progress is written in a session of its own: report it before this task's session
     # takes SQLite's write lock.
-    jobs.progress(job_id, 10, "Rendering the notebook")
+    jobs.progress(job_id, 10, jobs.N_("Rendering the notebook"))
     session = db.session()
     version = session.get(NotebookVersion, int(payload["version_id"]))
     if version is None:
@@ -43,7 +43,7 @@ def run_notebook(job_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     """Execute one version in the sandbox; the run row gets the outcome."""
     from hub.notebooks.execution import execute_run
 
-    jobs.progress(job_id, 1, "Preparing the run")
+    jobs.progress(job_id, 1, jobs.N_("Preparing the run"))
     run = db.session().get(NotebookRun, int(payload["run_id"]))
     if run is None:
         raise jobs.JobError("The notebook run no longer exists.")

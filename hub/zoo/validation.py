@@ -146,7 +146,7 @@ def _sandbox_run(spec: dict[str, Any], files: list, job_id: int | None):
                     dst.write(chunk)
         (job_dir / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
         if job_id is not None:
-            jobs.progress(job_id, 20, "Loading the model in the sandbox")
+            jobs.progress(job_id, 20, jobs.N_("Loading the model in the sandbox"))
         try:
             run = sandbox.run_python(SCRIPT.read_text(encoding="utf-8"), job_dir,
                                      limits=sandbox_limits())
