@@ -534,6 +534,10 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     bk = x._bk
     n, c, h, w = x.shape
     xd = x.data
+    if (st == (kh, kw) and pad == (0, 0) and dil == (1, 1) and not (eh or ew)
+            and not return_indices and xd.size):
+        out = _max_pool_tiles(x, kh, kw, oh, ow)
+        return out.reshape(out.shape[1:]) if unbatched else out
     fill = -float("inf") if x.dtype.kind == "f" else bk.min(xd) if xd.size else 0
     if pad != (0, 0) or eh or ew:
         xd = bk.pad(xd, ((0, 0), (0, 0), (pad[0], pad[0] + eh), (pad[1], pad[1] + ew)),
@@ -588,6 +592,74 @@ def max_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any
     if unbatched:
         indices = indices.reshape(indices.shape[1:])
     return out, indices
+
+
+def _max_pool_tiles(x: Tensor, kh: int, kw: int, oh: int, ow: int) -> Tensor:
+    """Max pooling over windows that tile the input (stride = kernel, no padding or
+    dilation: the common ``MaxPool2d(k)``), on the kh*kw strided views of the window offsets.
+
+    The same results as the general scan: NaN wins its window, the gradient goes to the
+    first maximum of a window, or to its last NaN (as PyTorch picks them).
+    """
+    bk = x._bk
+    n, c = x.shape[0], x.shape[1]
+    xd = x.data
+    views = [bk.getitem(xd, (slice(None), slice(None), slice(i, oh * kh, kh),
+                             slice(j, ow * kw, kw)))
+             for i in range(kh) for j in range(kw)]
+    if len(views) == 1:
+        vals = bk.copy(views[0])
+    else:
+        vals = bk.maximum(views[0], views[1])  # NaN propagates
+        for v in views[2:]:
+            bk.maximum(vals, v, out=vals)
+    out = wrap(vals, bk)
+    if not recording(x):
+        return out
+    # which element of each window receives the gradient: the first equal to the maximum
+    # (a scan that keeps earlier hits), or in a window holding NaN its last NaN
+    hits = []
+    taken = None
+    for v in views:
+        eq = bk.equal(v, vals)
+        if taken is None:
+            hit = taken = eq
+        else:
+            hit = bk.greater(eq, taken)  # eq and not taken
+            taken = bk.logical_or(taken, hit)
+        hits.append(hit)
+    if x.dtype.kind == "f":
+        seen = None
+        for k in range(len(views) - 1, -1, -1):
+            nan = bk.isnan(views[k])
+            if seen is None:
+                last, seen = nan, nan
+            else:
+                last = bk.greater(nan, seen)
+                seen = bk.logical_or(seen, last)
+            hits[k] = bk.logical_or(hits[k], last)
+    shape = x.shape
+    cropped = (shape[2], shape[3]) != (oh * kh, ow * kw)
+
+    def grad(g: Tensor) -> Tensor:
+        if grad_mode.enabled:
+            # recorded (higher-order gradients): spread g with framework ops, as the scan does
+            kk = kh * kw
+            hit = wrap(bk.concatenate([bk.reshape(hk, (n, c, 1, oh * ow)) for hk in hits],
+                                      axis=2), bk)
+            cols = (g.reshape(n, c, 1, oh * ow) * hit.astype(g.dtype)).reshape(
+                n, c * kk, oh * ow)
+            return _fold(cols, shape, kh, kw, (kh, kw), (0, 0), (1, 1))
+        gd = g.data
+        gx = bk.zeros(shape, gd.dtype) if cropped else bk.empty(shape, gd.dtype)
+        for k, hk in enumerate(hits):
+            i, j = divmod(k, kw)
+            bk.multiply(gd, hk, out=bk.getitem(gx, (slice(None), slice(None),
+                                                    slice(i, oh * kh, kh),
+                                                    slice(j, ow * kw, kw))))
+        return wrap(gx, bk)
+
+    return record(out, "MaxPool2d", (x,), grad)
 
 
 def avg_pool2d(input: Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0,  # noqa: A002
