@@ -185,6 +185,8 @@ def _conv_dx(bk: Any, g: Any, w: Any, xshape: tuple, geo: tuple) -> Any:
     n, o, oh, ow = g.shape
     _, cg, kh, kw = w.shape
     k = cg * kh * kw
+    if groups == 1 and stride == (1, 1):
+        return _conv_dx_rows(bk, g, w, xshape, pad, dil)
     if groups == 1:
         dcols = bk.matmul(bk.transpose(bk.reshape(w, (o, k)), (1, 0)),
                           bk.reshape(g, (n, o, oh * ow)))
@@ -203,6 +205,42 @@ def _conv_dx(bk: Any, g: Any, w: Any, xshape: tuple, geo: tuple) -> Any:
     if (hfit, wfit) != (hp, wp):
         full = bk.pad(full, ((0, 0), (0, 0), (0, hp - hfit), (0, wp - wfit)))
     return bk.getitem(full, (slice(None), slice(None), slice(pt, pt + h), slice(pl, pl + wd)))
+
+
+def _conv_dx_rows(bk: Any, g: Any, w: Any, xshape: tuple, pad: tuple, dil: tuple) -> Any:
+    """The input gradient of a stride-1 convolution, summed on flat image rows.
+
+    ``g`` is padded to the padded input's width first, so the product wᵀ · g lays each
+    kernel offset's patch out at the image's row pitch: its contribution is then one
+    contiguous shifted add into the flat image (long inner loops, where col2im adds
+    short strided rows). The padding columns are zeros, so the adds that run past a row's
+    end add nothing. The same sums in the same order as col2im.
+    """
+    n, o, oh, ow = g.shape
+    _, cg, kh, kw = w.shape
+    c = xshape[1]
+    pt, pb, pl, pr = pad
+    h, wd = xshape[2], xshape[3]
+    hp, wp = h + pt + pb, wd + pl + pr
+    if wp != ow:
+        g = bk.pad(g, ((0, 0), (0, 0), (0, 0), (0, wp - ow)))
+    rows = oh * wp
+    dcols = bk.matmul(bk.transpose(bk.reshape(w, (o, cg * kh * kw)), (1, 0)),
+                      bk.reshape(g, (n, o, rows)))
+    dcols = bk.reshape(dcols, (n, c, kh, kw, rows))
+    size = hp * wp
+    full = bk.zeros((n, c, size), dcols.dtype)
+    every = slice(None)
+    for i in range(kh):
+        for j in range(kw):
+            off = i * dil[0] * wp + j * dil[1]
+            m = min(rows, size - off)  # what runs past the image is padding (zeros)
+            dst = bk.getitem(full, (every, every, slice(off, off + m)))
+            bk.add(dst, bk.getitem(dcols, (every, every, i, j, slice(0, m))), out=dst)
+    full = bk.reshape(full, (n, c, hp, wp))
+    if (hp, wp) == (h, wd):
+        return full
+    return bk.getitem(full, (every, every, slice(pt, pt + h), slice(pl, pl + wd)))
 
 
 def _conv_dw(bk: Any, x: Any, g: Any, wshape: tuple, geo: tuple, cols: Any = None) -> Any:
