@@ -14,6 +14,7 @@ import numpy as np
 from ..backend import numpy_backend as _numpy_backend
 from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
+from .codegen import Writer, _dynamic
 from .ir import Graph, Node, Ref, TensorArg
 from .tracer import HostValue, RngArg
 
@@ -182,33 +183,6 @@ def _step(node: Node, fn: Any, out_buffer: Any = None) -> Any:
     return step
 
 
-def _host_step(node: Node, bk: Any) -> Any:
-    fn = node.extra["fn"]
-    binds = node.extra["binds"]
-    arg_res = _resolver(tuple(node.args), bk)
-    kw_res = _resolver(node.kwargs, bk)
-    outs = node.outputs
-
-    def host(v: list) -> None:
-        for t, vid in binds:
-            if vid is None:
-                t.grad = None
-            else:
-                arr = v[vid]
-                g = t.grad
-                if g is None or g.data is not arr:
-                    t.grad = _wrap(arr, bk)
-        a = arg_res(v) if arg_res is not None else node.args
-        kw = kw_res(v) if kw_res is not None else node.kwargs
-        res = fn(*a, **kw)
-        if outs:
-            flat: list = []
-            _flatten_tensors(res, flat)
-            for vid, t in zip(outs, flat, strict=True):
-                v[vid] = t.data
-    return host
-
-
 def _flatten_tensors(obj: Any, out: list) -> None:
     if isinstance(obj, Tensor):
         out.append(obj)
@@ -224,21 +198,6 @@ _VIEW_OF_STATE = frozenset({"transpose", "reshape"})
 _SCALAR_OPS = frozenset({"add", "subtract", "multiply", "divide", "maximum", "minimum"})
 
 
-def _memo_view(node: Node, fn: Any) -> Any:
-    """A view of a parameter (``weight.T``) is made once per parameter array: the view sees
-    in-place updates, and a new array (``p.data = ...``) makes a new view."""
-    a, rest, o = node.args[0].id, tuple(node.args[1:]), node.outputs[0]
-    memo: list = [None, None]
-
-    def step_memo(v: list) -> None:
-        src = v[a]
-        if src is not memo[0]:
-            memo[1] = fn(src, *rest)
-            memo[0] = src
-        v[o] = memo[1]
-    return step_memo
-
-
 def _typed_scalars(node: Node, values: dict) -> Node:
     """Python-number operands become NumPy scalars of the array operand's dtype (what NumPy
     would convert them to on every call; same result dtype and values)."""
@@ -251,24 +210,6 @@ def _typed_scalars(node: Node, values: dict) -> Node:
     args = tuple(dt.type(a) if isinstance(a, (int, float)) and not isinstance(a, bool) else a
                  for a in node.args)
     return Node(node.op, args, node.kwargs, node.outputs, node.mutates, node.scope, node.extra)
-
-
-def _releasing(step: Any, rel: tuple) -> Any:
-    if not rel:
-        return step
-    if len(rel) == 1:
-        r0 = rel[0]
-
-        def step_release1(v: list) -> None:
-            step(v)
-            v[r0] = None
-        return step_release1
-
-    def step_release(v: list) -> None:
-        step(v)
-        for r in rel:
-            v[r] = None
-    return step_release
 
 
 class Executable:
@@ -314,33 +255,78 @@ class Executable:
                 rel[i].append(vid)
         return [tuple(r) for r in rel]
 
-    def _build(self, planned: bool) -> list:
-        steps = []
+    def _build(self, planned: bool) -> Any:
+        """One generated function for the whole program (see :mod:`framework.jit.codegen`)."""
+        w = Writer(self.bk)
         releases = self._releases()
         for node, rel in zip(self.graph.nodes, releases, strict=True):
-            steps.append(_releasing(self._node_step(node, planned), rel))
-        return steps
+            self._emit(w, node, planned)
+            if rel:
+                w.emit("del " + ", ".join(f"v{r}" for r in rel))
+        consts = {vid: arr for vid, arr in enumerate(self.template) if arr is not None}
+        return w.build(self.inputs, self.state, consts, self.fresh_consts, self.outputs,
+                       self.const_outputs)
 
-    def _node_step(self, node: Node, planned: bool) -> Any:
+    def _emit(self, w: Writer, node: Node, planned: bool) -> None:
         if node.op == "host_call":
-            return _host_step(node, self.bk)
-        fn = kernel(node.op, self.bk, node)
+            w.host_call(node)
+            return
         values = self.graph.values
+        if node.op == "fused_elementwise":
+            from .passes.fusion import plan_kernel
+
+            steps = plan_kernel(node, self.bk)
+            buf = self._buffer(node) if planned else None
+            o = f"v{node.outputs[0]}"
+            for i, (fn, plan) in enumerate(steps):
+                ops = [f"v{node.args[val].id}" if kind == "in" else o if kind == "acc"
+                       else w.const(val) for kind, val in plan]
+                if i == 0:
+                    out = f", out={w.const(buf, 'b')}" if buf is not None else ""
+                    w.emit(f"{o} = {w.const(fn, 'k')}({', '.join(ops)}{out})")
+                else:
+                    w.emit(f"{w.const(fn, 'k')}({', '.join(ops)}, out={o})")
+            return
+        fn = kernel(node.op, self.bk, node)
         if (node.op in _VIEW_OF_STATE and node.args and type(node.args[0]) is Ref
                 and values[node.args[0].id].kind == "state" and len(node.outputs) == 1
-                and not node.kwargs and all(_resolver(a) is None for a in node.args[1:])):
-            return _memo_view(node, fn)
+                and not node.kwargs and not _dynamic(node.args[1:])):
+            # a view of a parameter (weight.T) is made once per parameter array: the view
+            # sees in-place updates, and a new array (p.data = ...) makes a new view
+            memo = w.const([None, None], "m")
+            a, o = node.args[0].id, node.outputs[0]
+            call = w.call(fn, node.args, {})
+            w.emit(f"if v{a} is not {memo}[0]:")
+            w.emit(f"    {memo}[1] = {call}")
+            w.emit(f"    {memo}[0] = v{a}")
+            w.emit(f"v{o} = {memo}[1]")
+            return
         if (node.op in _SCALAR_OPS and len(node.args) == 2 and not node.kwargs
                 and len(node.outputs) == 1):
             node = _typed_scalars(node, values)
         buf = None
-        slot = node.extra.get("buffer") if planned else None
-        if slot is not None and (isinstance(fn, np.ufunc) or node.op == "fused_elementwise"):
-            v = self.graph.values[node.outputs[0]]
-            buf = self.scratch.get(slot)
-            if buf is None or buf.shape != v.shape or buf.dtype != np.dtype(v.dtype):
-                buf = self.scratch[slot] = np.empty(v.shape, v.dtype)
-        return _step(node, fn, buf)
+        if planned and isinstance(fn, np.ufunc):
+            buf = self._buffer(node)
+        call = w.call(fn, node.args, node.kwargs,
+                      w.const(buf, "b") if buf is not None else None)
+        outs = node.outputs
+        if len(outs) == 1:
+            w.emit(f"v{outs[0]} = {call}")
+        elif outs:
+            w.emit("".join(f"v{o}, " for o in outs) + f"= {call}")
+        else:
+            w.emit(call)
+
+    def _buffer(self, node: Node) -> Any:
+        """The preallocated ``out=`` array of the memory planner's slot, if it has one."""
+        slot = node.extra.get("buffer")
+        if slot is None:
+            return None
+        v = self.graph.values[node.outputs[0]]
+        buf = self.scratch.get(slot)
+        if buf is None or buf.shape != v.shape or buf.dtype != np.dtype(v.dtype):
+            buf = self.scratch[slot] = np.empty(v.shape, v.dtype)
+        return buf
 
     def run(self, inputs: list, state: list) -> list:
         if self.busy:  # re-entered (a host call ran this program again): no shared buffers
@@ -351,23 +337,12 @@ class Executable:
             if self._planned is None:
                 self._planned = self._build(True)
             steps = self._planned
-        v = self.template[:]
-        for vid, arr in zip(self.inputs, inputs):  # noqa: B905 - lengths match by design
-            v[vid] = arr
-        for vid, arr in zip(self.state, state):  # noqa: B905
-            v[vid] = arr
-        for vid, arr in self.fresh_consts:
-            v[vid] = arr.copy()
         was = self.busy
         self.busy = True
         try:
-            for s in steps:
-                s(v)
+            return steps(inputs, state)
         finally:
             self.busy = was
-        if self.const_outputs:  # never hand out the program's own constants
-            return [v[o].copy() if o in self.const_outputs else v[o] for o in self.outputs]
-        return [v[o] for o in self.outputs]
 
 
 def mutated_groups(graph: Graph) -> set[int]:

@@ -85,10 +85,15 @@ def _fuse(chain: list[Node], out: int) -> Node:
                 chain[-1].scope, {"steps": steps, "ops": [c.op for c in chain]})
 
 
-def build_kernel(node: Node, bk: Any) -> Any:
-    """The callable for a ``fused_elementwise`` node: ``fused(*inputs, out=None)``."""
+def plan_kernel(node: Node, bk: Any) -> list[tuple[Any, tuple]]:
+    """A ``fused_elementwise`` node's steps, checked: ``[(ufunc, ((kind, value), ...)), ...]``
+    where kind is ``in`` (the node's input of that index), ``acc`` (the running result) or
+    ``const`` (a number)."""
     compiled = []
-    for step in node.extra["steps"]:
+    steps = node.extra.get("steps")
+    if not isinstance(steps, list) or not steps:
+        raise ValueError("fused_elementwise: no steps")
+    for step in steps:
         op, operands = step[0], step[1]
         if op not in ELEMENTWISE:
             raise ValueError(f"fused_elementwise: {op!r} is not an elementwise primitive")
@@ -106,6 +111,12 @@ def build_kernel(node: Node, bk: Any) -> Any:
                 raise ValueError("fused_elementwise: constants must be numbers")
             plan.append((kind, val))
         compiled.append((fn, tuple(plan)))
+    return compiled
+
+
+def build_kernel(node: Node, bk: Any) -> Any:
+    """The callable for a ``fused_elementwise`` node: ``fused(*inputs, out=None)``."""
+    compiled = plan_kernel(node, bk)
     first_fn, first_plan = compiled[0]
     rest = compiled[1:]
 
