@@ -10,9 +10,10 @@ and every value is dropped (``del``) right after its last read, as the interpret
 Safety: the generated source is made only of identifiers this module invents and of fixed
 syntax. Nothing from the graph (op names, attribute names, keyword names, numbers, strings)
 is ever written into the source text: kernels come from :func:`framework.jit.executor.kernel`
-(the whitelist of backend primitives and jit kernels), and every other object — including
-keyword-argument names — is passed in as a closure variable. A tampered saved program can
-therefore still only run known ops with data arguments.
+(the whitelist of backend primitives and jit kernels), and every other object is passed in
+as a closure variable — keyword-argument names too, except a few common ones (``out``,
+``axis``...) that are written from this module's own table when a graph's name equals one.
+A tampered saved program can therefore still only run known ops with data arguments.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from .ir import Ref, TensorArg
 from .tracer import HostValue, RngArg
 
 _wrap = Tensor._wrap
+_KEYWORDS = {name: name for name in ("out", "axis", "keepdims", "dtype", "casting")}
 
 
 def _dynamic(obj: Any) -> bool:
@@ -99,11 +101,20 @@ class Writer:
     def call(self, fn: Any, args: tuple, kwargs: dict, out: str | None = None) -> str:
         """Source of ``fn(*args, **kwargs)`` (plus ``out=`` when given)."""
         parts = [self.expr(a) for a in args]
-        if kwargs:
-            if _dynamic(kwargs):
-                parts.append("**" + self.expr(kwargs))
+        # the common keyword names are written from this module's own list (a name from the
+        # graph is only compared with it); any other keyword goes in as an object
+        rest = {}
+        for key, val in kwargs.items():
+            name = _KEYWORDS.get(key) if isinstance(key, str) else None
+            if name is None:
+                rest[key] = val
             else:
-                parts.append("**" + self.const(dict(kwargs)))
+                parts.append(f"{name}={self.expr(val)}")
+        if rest:
+            if _dynamic(rest):
+                parts.append("**" + self.expr(rest))
+            else:
+                parts.append("**" + self.const(rest))
         if out is not None:
             parts.append(f"out={out}")
         return f"{self.const(fn, 'k')}({', '.join(parts)})"

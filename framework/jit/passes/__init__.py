@@ -2,13 +2,14 @@
 
 :data:`PIPELINE` is the order :func:`framework.jit.to_static` applies them in: folding,
 simplification and decomposition first (they expose more duplicates), then CSE and
-dead-code elimination, then fusion, and memory planning last (it needs the final nodes).
+dead-code elimination, then batch folding and fusion, and memory planning last (it needs
+the final nodes).
 """
 
 from __future__ import annotations
 
 from ..ir import Graph
-from . import constant_folding, cse, dce, decompose, fusion, memory, simplify
+from . import batch_fold, constant_folding, cse, dce, decompose, fusion, memory, simplify
 
 PIPELINE = [
     ("constant_folding", constant_folding.run),
@@ -16,12 +17,13 @@ PIPELINE = [
     ("decompose", decompose.run),
     ("cse", cse.run),
     ("dce", dce.run),
+    ("batch_fold", batch_fold.run),
     ("fusion", fusion.run),
     ("memory", memory.run),
 ]
 
-__all__ = ["PIPELINE", "optimize", "constant_folding", "cse", "dce", "decompose", "fusion",
-           "memory", "simplify"]
+__all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "cse", "dce", "decompose",
+           "fusion", "memory", "simplify"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
