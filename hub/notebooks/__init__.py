@@ -62,8 +62,23 @@ def _profile_items(user, viewer):
             for nb in db.session().scalars(stmt)]
 
 
+def _visible_ids(ref_ids: list[str], viewer) -> set[str]:
+    """Which of these notebooks ``viewer`` may open (for the "Used in" links of models)."""
+    from hub import db
+    from hub.notebooks.models import Notebook
+    from hub.notebooks.services import visible_notebooks
+
+    numbers = [int(i) for i in ref_ids if i.isdigit() and len(i) < 10]
+    if not numbers:
+        return set()
+    stmt = visible_notebooks(viewer).where(Notebook.id.in_(numbers)).with_only_columns(
+        Notebook.id)
+    return {str(i) for i in db.session().scalars(stmt)}
+
+
 def init_app(app: Flask) -> None:
-    """Register the pages, the API endpoints, search, moderation and the profile section."""
+    """Register the pages, the API endpoints, search, moderation, the profile section and
+    the notebooks' "Used in" links on model pages."""
     from hub import search
     from hub.accounts.profile import register_section
     from hub.admin import moderation
@@ -78,3 +93,8 @@ def init_app(app: Flask) -> None:
                                _hide_comment)
     register_section("notebooks", _l("Notebooks"), _profile_items, order=10)
     register_account_link(_l("Upload a notebook"), "notebooks.new")
+    try:
+        from hub.zoo.services import register_reference_kind
+    except ImportError:  # a site without the model zoo has no model pages to link from
+        return
+    register_reference_kind("notebook", _l("Notebook"), _visible_ids)

@@ -19,6 +19,10 @@ features (courses) all call these functions. What another feature needs::
                                          #   0.1 (checked 2026-11-27)"} or None
     notebooks.notebook_url(version.notebook)    # its page
 
+Every upload (web, API, ``skiff notebook push``, course import, executed copies of runs) goes
+through :func:`upload_notebook`, which records the zoo models the notebook uses
+(:func:`sync_model_references`), so their pages link back to it under "Used in".
+
 Every function raises :class:`NotebookError` with a message meant for people when the input is
 wrong (invalid JSON, not a notebook, too large); nothing is stored then.
 """
@@ -327,6 +331,7 @@ def upload_notebook(
     notebook.versions.append(version)
     notebook.updated_at = utcnow()
     session.flush()
+    sync_model_references(notebook, nb)
     if source_kind == "upload":
         audit.record("notebook.upload", target=f"notebook:{notebook.id}",
                      details={"slug": notebook.slug, "version": number, "sha256": digest,
@@ -371,6 +376,30 @@ def import_notebook(owner: Any, path_or_bytes: bytes | str | os.PathLike | Binar
     return upload_notebook(owner, data, title=title, filename=filename, **options)
 
 
+def notebook_sources(nb: nbformat.NotebookNode) -> str:
+    """The source text of a notebook's code and Markdown cells, one after the other."""
+    parts = []
+    for cell in nb.cells:
+        if cell.get("cell_type") in ("code", "markdown"):
+            source = cell.get("source", "")
+            parts.append("".join(source) if isinstance(source, list) else str(source))
+    return "\n".join(parts)
+
+
+def sync_model_references(notebook: Notebook, nb: nbformat.NotebookNode) -> list:
+    """Record the zoo models ``nb`` (the notebook's newest version) uses, replacing what an
+    older version named: every ``owner/name`` in its code or Markdown that is a model the
+    notebook's owner can see (``fw.hub.load("ada/net")``, a ``hub.client`` download, a link).
+    A path such as ``data/train.csv`` names no model and is ignored. Whether a model page
+    lists the notebook is decided for each viewer (private notebooks only to those who may
+    open them). The caller commits; returns the models."""
+    from hub.zoo import services as zoo
+
+    return zoo.sync_references("notebook", notebook.id, notebook.title,
+                               notebook_url(notebook), notebook_sources(nb),
+                               viewer=notebook.owner)
+
+
 def reindex(notebook: Notebook) -> None:
     """Update the notebook's site-search entry (visible only when public and not hidden)."""
     search.index("notebook", notebook.id, title=notebook.title, url=notebook_url(notebook),
@@ -382,8 +411,12 @@ def update_notebook(notebook: Notebook, *, title: str | None = None,
                     description: str | None = None, tags: Iterable[str] | str | None = None,
                     is_public: bool | None = None) -> Notebook:
     """Change a notebook's details (the caller commits)."""
-    if title is not None and title.strip():
+    if title is not None and title.strip() and title.strip()[:200] != notebook.title:
+        from hub.zoo import services as zoo
+
         notebook.title = title.strip()[:200]
+        zoo.retitle_references("notebook", notebook.id, title=notebook.title,
+                               url=notebook_url(notebook))
     if description is not None:
         notebook.description = description.strip()
     if tags is not None:
@@ -403,6 +436,9 @@ def delete_notebook(notebook: Notebook, by: Any = None) -> None:
                  details={"slug": notebook.slug, "owner": notebook.owner.username,
                           "versions": len(notebook.versions)})
     search.remove("notebook", notebook.id)
+    from hub.zoo import services as zoo
+
+    zoo.remove_references("notebook", notebook.id)
     for model in (NotebookRun, NotebookLike, NotebookComment):
         for row in session.scalars(select(model).where(model.notebook_id == notebook.id)):
             session.delete(row)

@@ -209,8 +209,8 @@ def get_model(namespace: str, name: str):
     latest = services.latest_version(model)
     tags = services.tags_of(model)
     body["latest"] = dump_version(model, latest, tags.get(latest.id, [])) if latest else None
-    body["references"] = [{"kind": r.kind, "title": r.title, "url": r.url}
-                          for r in services.references_to(model)]
+    body["references"] = [{"kind": r.kind, "id": r.ref_id, "title": r.title, "url": r.url}
+                          for r in services.references_to(model, current_api_user())]
     return conditional(jsonify(body))
 
 

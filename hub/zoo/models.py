@@ -214,3 +214,10 @@ class ModelReference(Base):
     title: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def kind_label(self) -> str:
+        """What kind of thing refers to the model, in the reader's language."""
+        from hub.zoo.services import reference_label
+
+        return reference_label(self.kind)

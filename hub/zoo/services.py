@@ -14,10 +14,12 @@ What other features use::
     zoo.model_url(model)                           # its page
 
     # "Used in" links: say that a notebook or leaderboard entry uses a model.
+    zoo.register_reference_kind("notebook", _l("Notebook"), visible=ids_viewer_may_see)
     zoo.add_reference("ada/digits-mlp", "notebook", nb.id, title=nb.title, url=url)
-    zoo.sync_references("notebook", nb.id, title, url, text)   # every owner/name in text
+    zoo.sync_references("notebook", nb.id, title, url, text,   # every owner/name in text
+                        viewer=nb.owner)                        # ... that the owner can see
     zoo.remove_references("notebook", nb.id)
-    zoo.references_to(model)                      # [ModelReference]
+    zoo.references_to(model, viewer)              # [ModelReference] viewer may see
 
 Every function raises :class:`ModelError` with a message for people when the input is wrong;
 nothing is stored then (files are staged as blobs first; one transaction creates the version;
@@ -664,6 +666,34 @@ def delete_model(model: ZooModel, by: Any) -> None:
 # --- references ("used in") ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ReferenceKind:
+    """A kind of thing that can use a model: its label (translatable) and, optionally, which
+    of its ids a viewer may see (``visible(ref_ids, viewer) -> set of ref_ids``)."""
+
+    label: Any
+    visible: Any = None
+
+
+#: Kinds registered by the features that record references (``register_reference_kind``).
+REFERENCE_KINDS: dict[str, ReferenceKind] = {}
+#: Most distinct ``owner/name`` candidates looked up in one text.
+MAX_MENTIONS = 500
+
+
+def register_reference_kind(kind: str, label: Any, visible: Any = None) -> None:
+    """Declare a kind of reference (``"notebook"``) with its label; ``visible(ref_ids,
+    viewer)`` returns the ids ``viewer`` may see, so a model page never lists a private
+    notebook to someone who cannot open it."""
+    REFERENCE_KINDS[kind] = ReferenceKind(label, visible)
+
+
+def reference_label(kind: str) -> str:
+    """The label of a reference kind in the reader's language (the kind itself if unknown)."""
+    entry = REFERENCE_KINDS.get(kind)
+    return str(entry.label) if entry is not None else kind
+
+
 def add_reference(model: ZooModel | str, kind: str, ref_id: Any, *, title: str,
                   url: str) -> ModelReference | None:
     """Record that ``kind``/``ref_id`` (a notebook, a leaderboard entry) uses ``model``
@@ -694,29 +724,71 @@ def remove_references(kind: str, ref_id: Any) -> None:
         session.delete(ref)
 
 
-def mentioned_models(text: str) -> list[ZooModel]:
-    """Models named as ``owner/name`` in ``text`` (for example a notebook's source)."""
-    pairs = {(m.group(1), m.group(2).rstrip(".")) for m in REF_RE.finditer(text or "")}
-    found = []
-    for namespace, name in sorted(pairs)[:50]:
-        model = find_model(namespace, name)
-        if model is not None:
-            found.append(model)
-    return found
+def retitle_references(kind: str, ref_id: Any, *, title: str, url: str) -> None:
+    """Give every reference of ``kind``/``ref_id`` a new title and link (a renamed
+    notebook); the caller commits."""
+    db.session().execute(update(ModelReference).where(
+        ModelReference.kind == kind, ModelReference.ref_id == str(ref_id))
+        .values(title=title[:200], url=url[:500]))
 
 
-def sync_references(kind: str, ref_id: Any, title: str, url: str, text: str) -> list[ZooModel]:
-    """Make the references of ``kind``/``ref_id`` exactly the models ``text`` names;
-    the caller commits. Returns those models."""
+def mentioned_models(text: str, viewer: Any = None) -> list[ZooModel]:
+    """Models named as ``owner/name`` in ``text`` (for example a notebook's source), sorted
+    by name. Only existing models count (a path like ``data/train.csv`` names none); with
+    ``viewer``, only models that person may see."""
+    pairs: set[tuple[str, str]] = set()
+    for match in REF_RE.finditer(text or ""):
+        pairs.add((match.group(1), match.group(2).rstrip(".")))
+        if len(pairs) >= MAX_MENTIONS:
+            break
+    if not pairs:
+        return []
+    found: dict[tuple[str, str], ZooModel] = {}
+    session = db.session()
+    ordered = sorted(pairs)
+    for start in range(0, len(ordered), 100):
+        chunk = ordered[start:start + 100]
+        stmt = select(ZooModel).where(ZooModel.namespace.in_(sorted({n for n, _m in chunk})),
+                                      ZooModel.name.in_(sorted({m for _n, m in chunk})))
+        for model in session.scalars(stmt):
+            key = (model.namespace, model.name)
+            if key in pairs and (viewer is None or can_view(model, viewer)):
+                found[key] = model
+    return [found[key] for key in sorted(found)]
+
+
+def sync_references(kind: str, ref_id: Any, title: str, url: str, text: str,
+                    viewer: Any = None) -> list[ZooModel]:
+    """Make the references of ``kind``/``ref_id`` exactly the models ``text`` names (only
+    those ``viewer`` may see, when given); the caller commits. Returns those models."""
     remove_references(kind, ref_id)
     db.session().flush()
-    models = mentioned_models(text)
+    models = mentioned_models(text, viewer)
     for model in models:
         add_reference(model, kind, ref_id, title=title, url=url)
     return models
 
 
-def references_to(model: ZooModel, limit: int = 50) -> list[ModelReference]:
-    return list(db.session().scalars(select(ModelReference).where(
-        ModelReference.model_id == model.id).order_by(ModelReference.created_at.desc())
-        .limit(limit)))
+def references_to(model: ZooModel, viewer: Any = None, limit: int = 50) -> list[ModelReference]:
+    """What uses ``model``, newest first, as ``viewer`` (None: anonymous) may see it: a
+    reference whose kind says its notebook or result is private to them is left out."""
+    session = db.session()
+    stmt = select(ModelReference).where(ModelReference.model_id == model.id).order_by(
+        ModelReference.created_at.desc(), ModelReference.id.desc())
+    shown: list[ModelReference] = []
+    offset = 0
+    while len(shown) < limit:
+        refs = list(session.scalars(stmt.offset(offset).limit(limit * 2)))
+        offset += len(refs)
+        by_kind: dict[str, set[str]] = {}
+        for ref in refs:
+            by_kind.setdefault(ref.kind, set()).add(ref.ref_id)
+        allowed: dict[str, set[str] | None] = {}
+        for kind, ids in by_kind.items():
+            entry = REFERENCE_KINDS.get(kind)
+            allowed[kind] = None if entry is None or entry.visible is None else \
+                set(entry.visible(sorted(ids), viewer))
+        shown += [r for r in refs if allowed[r.kind] is None or r.ref_id in allowed[r.kind]]
+        if len(refs) < limit * 2:
+            break
+    return shown[:limit]

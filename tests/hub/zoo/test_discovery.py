@@ -113,8 +113,16 @@ def test_references_show_where_a_model_is_used(app, client, make_user, make_toke
     ada = make_user(username="ada")
     api_push(client, make_token(ada), "ada/net", write_program(tmp_path / "m"))
     with app.test_request_context(method="POST"):
+        import nbformat
+
+        from hub.notebooks import services as notebooks
+
+        # A public notebook that names no model itself: the references come from below.
+        data = nbformat.writes(nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_markdown_cell("# Fine-tuning")])).encode()
+        notebook_id = notebooks.upload_notebook(ada, data, slug="tune", render=False).notebook_id
         found = services.sync_references(
-            "notebook", 7, "Fine-tuning ada/net", "/notebooks/ada/tune",
+            "notebook", notebook_id, "Fine-tuning ada/net", "/notebooks/ada/tune",
             "model = fw.hub.load('ada/net')  # also ada/missing and bob/none")
         assert [m.full_name for m in found] == ["ada/net"]
         services.add_reference("ada/net", "leaderboard", "42", title="Digits board, entry 3",
@@ -125,7 +133,7 @@ def test_references_show_where_a_model_is_used(app, client, make_user, make_toke
     refs = client.get("/api/v1/models/ada/net").get_json()["references"]
     assert {r["kind"] for r in refs} == {"notebook", "leaderboard"}
     with app.test_request_context(method="POST"):
-        services.remove_references("notebook", 7)
+        services.remove_references("notebook", notebook_id)
         hub_db.session().commit()
     assert "Fine-tuning" not in client.get("/models/ada/net").get_data(as_text=True)
 
