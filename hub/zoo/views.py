@@ -4,14 +4,17 @@ new version through a multi-file form; pinned downloads."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from hub import audit, db
 from hub.security import limit_uploads, user_org_ids
-from hub.zoo import fragments, services
 from hub.zoo import graph as graphs
+from hub.zoo import services
+from hub.zoo.card import render_markdown
 from hub.zoo.models import ModelComment
 from hub.zoo.validation import format_metric, metric_lines
 
@@ -67,28 +70,9 @@ def index():
         license=args["license"] or None, verified=_verified_arg(args["verified"]),
         sort=args["sort"])
     rows = list(db.session().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
-    return render_template("zoo/index.html", rows=_list_rows(rows[:PER_PAGE]), args=args,
-                           page=page, has_next=len(rows) > PER_PAGE,
-                           facets=services.facet_values(), sorts=_sort_labels())
-
-
-def _list_rows(models) -> list:
-    """The list's rows as HTML, each rendered once per content and language."""
-    from flask import get_template_attribute
-    from flask_babel import get_locale
-
-    base = url_for("zoo.index")
-    language = str(get_locale() or "en")
-    macro = None
-    rows = []
-    for m in models:
-        def render(m=m):
-            nonlocal macro
-            macro = macro or get_template_attribute("zoo/_list_row.html", "list_row")
-            return macro(m, base)
-        rows.append(fragments.LIST_ROWS.get_or_render(
-            fragments.list_row_key(m, language, base), render))
-    return rows
+    return render_template("zoo/index.html", models=rows[:PER_PAGE], args=args, page=page,
+                           has_next=len(rows) > PER_PAGE, facets=services.facet_values(),
+                           sorts=_sort_labels())
 
 
 def _sort_labels():
@@ -206,7 +190,7 @@ def model(namespace: str, name: str):
     card = version.card if version is not None else {}
     return render_template(
         "zoo/model.html", model=model, version=version, card=card,
-        readme_html=fragments.card_html(card.get("readme", "")) if version else "",
+        readme_html=_card_html(version.id, card.get("readme", "")) if version else "",
         metrics=metric_lines(version) if version else [], format_metric=format_metric,
         versions=services.versions_of(model), tags=services.tags_of(model), program=program,
         liked=services.likes(model, current_user),
@@ -214,6 +198,12 @@ def model(namespace: str, name: str):
         references=services.references_to(model, current_user), job=job,
         can_manage=services.can_manage(model, current_user),
     )
+
+
+@lru_cache(maxsize=512)
+def _card_html(version_id: int, text: str):
+    """A version's rendered card; versions never change, so it is rendered once."""
+    return render_markdown(text)
 
 
 @bp.get("/<namespace>/<name>/resolve/<ref>/<path:path>")
