@@ -7,8 +7,13 @@ runs every one it finds (in ``hub.FEATURES`` order), or only those named::
     python -m hub.bench zoo             # the model zoo's list and page benchmark
     python -m hub.bench zoo --models 1000 --versions 10000   # options go to the one named
 
-Benchmarks serve a real app with waitress on localhost and measure it under concurrent
-clients; they print their figures (record them in BENCHMARKS.md with the command).
+Benchmarks serve a real app with waitress in a process of its own on localhost and measure
+it under concurrent clients; they print their figures (record them in BENCHMARKS.md with
+the command). The load generator, :func:`hammer`, runs every client as a separate process
+with one keep-alive connection (a closed loop: the next request leaves when the previous
+response has been read), the way native tools such as wrk do, so the clients neither share
+an interpreter lock with each other nor spend much CPU themselves; :func:`cpu_seconds` gives
+the server's own CPU time, reported per request next to the latencies.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
-import threading
 import time
 
 
@@ -41,40 +45,93 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
-def hammer(base: str, paths: list[str], clients: int, requests_per_client: int):
-    """Send ``requests_per_client`` GETs from each of ``clients`` threads (cycling through
-    ``paths``); return (latencies in ms, wall seconds, errors)."""
-    import requests
+# One closed-loop HTTP client, run as its own Python process (stdlib only, started with -S so
+# it costs milliseconds): it opens one keep-alive connection, says "ready", waits for "go",
+# then sends its GETs one after another, timing each from the request to the last byte of
+# the response with perf_counter, and prints its latencies and errors as JSON.
+CLIENT = r"""
+import http.client, json, sys, time
+job = json.loads(sys.stdin.readline())
+paths, first, count = job["paths"], job["first"], job["count"]
 
-    latencies: list[float] = []
-    errors: list[str] = []
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
+def connect():
+    conn = http.client.HTTPConnection(job["host"], job["port"], timeout=job["timeout"])
+    conn.connect()
+    return conn
 
-    def client(k: int) -> None:
-        session = requests.Session()
-        mine, bad = [], []
-        start.wait()
-        for i in range(requests_per_client):
-            path = paths[(k * requests_per_client + i) % len(paths)]
-            t0 = time.perf_counter()
-            response = session.get(base + path, timeout=30)
-            mine.append((time.perf_counter() - t0) * 1000)
-            if response.status_code != 200:
-                bad.append(f"{path}: {response.status_code}")
-        session.close()
-        with lock:
-            latencies.extend(mine)
-            errors.extend(bad)
-
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(clients)]
-    for t in threads:
-        t.start()
-    start.wait()
+conn = connect()
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+sys.stdin.readline()
+latencies, errors = [], []
+start = time.perf_counter()
+for i in range(count):
+    path = paths[(first + i) % len(paths)]
     t0 = time.perf_counter()
-    for t in threads:
-        t.join()
-    return latencies, time.perf_counter() - t0, errors
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+    except (OSError, http.client.HTTPException) as err:
+        errors.append(f"{path}: {type(err).__name__}: {err}")
+        conn.close()
+        conn = connect()
+        continue
+    latencies.append(round((time.perf_counter() - t0) * 1000, 4))
+    if response.status != 200:
+        errors.append(f"{path}: {response.status}")
+end = time.perf_counter()
+conn.close()
+json.dump({"latencies": latencies, "errors": errors, "start": start, "end": end}, sys.stdout)
+"""
+
+
+def hammer(base: str, paths: list[str], clients: int, requests_per_client: int,
+           timeout: float = 30.0):
+    """Load ``base`` with ``clients`` concurrent closed-loop clients; return (latencies in
+    ms, wall seconds, errors).
+
+    Every client is a separate Python process with its own keep-alive connection (so no
+    client waits for another's interpreter lock, and the load generator's own cost stays
+    small: ``http.client`` on a raw connection, as native tools like wrk do). Client ``k``
+    sends ``requests_per_client`` GETs one after another, cycling through ``paths`` from
+    position ``k * requests_per_client``, so the clients spread over many different pages.
+    All clients connect first and start together; the wall time runs from the first
+    client's start to the last one's end. A response other than 200, or a failed request,
+    counts as an error (a failed request's connection is reopened).
+    """
+    import json
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit
+
+    url = urlsplit(base)
+    processes = [subprocess.Popen([sys.executable, "-S", "-c", CLIENT], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+                 for _ in range(clients)]
+    try:
+        for k, process in enumerate(processes):
+            process.stdin.write(json.dumps({
+                "host": url.hostname, "port": url.port or 80, "paths": paths,
+                "first": k * requests_per_client, "count": requests_per_client,
+                "timeout": timeout}) + "\n")
+            process.stdin.flush()
+        for process in processes:
+            if process.stdout.readline().strip() != "ready":
+                raise RuntimeError("a benchmark client could not connect to " + base)
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        reports = [json.loads(process.communicate()[0]) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    latencies = [ms for report in reports for ms in report["latencies"]]
+    errors = [error for report in reports for error in report["errors"]]
+    wall = max(r["end"] for r in reports) - min(r["start"] for r in reports)
+    return latencies, wall, errors
 
 
 def cpu_seconds(pid: int) -> float:
