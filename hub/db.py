@@ -113,6 +113,11 @@ def make_engine(url: str, **options: Any) -> Engine:
     database = parsed.database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # Keep a connection per server thread: beyond the pool's default of 5, connections
+        # would be opened (PRAGMAs and all) and closed again on every request, each with
+        # an empty page cache.
+        options.setdefault("pool_size", 20)
+        options.setdefault("max_overflow", 20)
     connect_args = options.pop("connect_args", {})
     connect_args.setdefault("timeout", 30)
     connect_args.setdefault("check_same_thread", False)
