@@ -9,7 +9,17 @@ the final nodes).
 from __future__ import annotations
 
 from ..ir import Graph
-from . import batch_fold, constant_folding, cse, dce, decompose, fusion, memory, simplify
+from . import (
+    batch_fold,
+    constant_folding,
+    cse,
+    dce,
+    decompose,
+    fusion,
+    memory,
+    reduce_blas,
+    simplify,
+)
 
 PIPELINE = [
     ("constant_folding", constant_folding.run),
@@ -18,12 +28,13 @@ PIPELINE = [
     ("cse", cse.run),
     ("dce", dce.run),
     ("batch_fold", batch_fold.run),
+    ("reduce_blas", reduce_blas.run),
     ("fusion", fusion.run),
     ("memory", memory.run),
 ]
 
 __all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "cse", "dce", "decompose",
-           "fusion", "memory", "simplify"]
+           "fusion", "memory", "reduce_blas", "simplify"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
