@@ -44,8 +44,8 @@ def _profile_items(user, viewer):
 
 
 def init_app(app: Flask) -> None:
-    """Register the pages, the API endpoints, systems in the site search and the profile
-    section."""
+    """Register the pages, the API endpoints, systems in the site search, the profile
+    section and the results' "Used in" links on model pages."""
     from hub import search
     from hub.accounts.profile import register_section
     from hub.leaderboards import api  # noqa: F401 - registers the /api/v1 endpoints
@@ -56,6 +56,12 @@ def init_app(app: Flask) -> None:
     search.register_kind("system", _l("Hardware systems"))
     register_section("results", _l("Benchmark results"), _profile_items, order=40)
     register_account_link(_l("Hardware systems"), "leaderboards.systems")
+    try:
+        from hub.zoo.services import register_reference_kind
+    except ImportError:  # a site without the model zoo has no model pages to link from
+        return
+    # Links are added when a result is verified and removed when it leaves that state.
+    register_reference_kind("leaderboard", _l("Leaderboard result"))
 
 
 def _run_suites(backends: list[str], tmp: Path, system_yaml: Path) -> list[Path]:

@@ -71,7 +71,8 @@ def _submission_or_404(public_id: str) -> Submission:
 
 def _dump_submission(submission: Submission) -> dict:
     return services.submission_to_dict(submission, url=url_for(
-        "leaderboards.result", public_id=submission.public_id, _external=True))
+        "leaderboards.result", public_id=submission.public_id, _external=True),
+        viewer=current_api_user())
 
 
 @api.get("/systems")
@@ -173,16 +174,23 @@ def lb_update_system(system_id: int):
 @auth("submit")
 @limit_uploads
 def lb_submit(system_id: int):
-    """Submit a result bundle (its ``.tar.gz`` as the raw body) for a system.
+    """Submit a result bundle (its ``.tar.gz`` as the raw body) for a system; ``model``
+    (repeatable) names a zoo model the result ran, linked from its page once verified.
     ---
     post:
       tags: [leaderboards]
-      parameters: [{in: path, name: system_id, schema: {type: integer}, required: true}]
+      parameters:
+        - {in: path, name: system_id, schema: {type: integer}, required: true}
+        - in: query
+          name: model
+          description: a zoo model the result ran, as owner/name (repeatable)
+          schema: {type: array, items: {type: string}}
+          explode: true
       requestBody:
         content: {application/octet-stream: {schema: {type: string, format: binary}}}
       responses:
         201: {description: the submission with its checks (running or done)}
-        400: {description: the bundle was refused; the message names the problem}
+        400: {description: the bundle or a model was refused; the message names it}
         403: {$ref: '#/components/responses/Forbidden'}
         413: {description: the bundle is too large}
     """
@@ -192,7 +200,8 @@ def lb_submit(system_id: int):
         api_error(403, "only members of the system's organization can submit results for it",
                   "forbidden")
     try:
-        submission = services.submit(user, system, request.stream)
+        submission = services.submit(user, system, request.stream,
+                                     models=request.args.getlist("model"))
     except services.LeaderboardError as err:
         _fail(err)
     return jsonify(_dump_submission(submission)), 201

@@ -10,9 +10,11 @@ import click
 from hub.client import SkiffError
 
 
-def submit_bundle(client, bundle: str | Path, system_id: int, progress=None) -> dict:
+def submit_bundle(client, bundle: str | Path, system_id: int, progress=None,
+                  models: tuple[str, ...] | list[str] = ()) -> dict:
     """Verify a bundle locally, archive it if it is a directory, and upload it for
-    ``system_id``; returns the hub's answer (the submission and its checks)."""
+    ``system_id``, naming the zoo ``models`` (owner/name) it ran; returns the hub's answer
+    (the submission and its checks)."""
     from framework.bench import BundleError, verify_bundle, write_archive
 
     path = Path(bundle)
@@ -23,7 +25,9 @@ def submit_bundle(client, bundle: str | Path, system_id: int, progress=None) -> 
     with tempfile.TemporaryDirectory(prefix="skiff-submit-") as tmp:
         if path.is_dir():
             path = write_archive(path, Path(tmp) / f"{path.name}.tar.gz")
-        return client.upload(f"/systems/{system_id}/submissions", path, progress=progress)
+        return client.upload(f"/systems/{system_id}/submissions", path,
+                             params={"model": list(models)} if models else None,
+                             progress=progress)
 
 
 def register(main: click.Group) -> None:
@@ -61,17 +65,23 @@ def register(main: click.Group) -> None:
     @click.argument("bundle", type=click.Path(exists=True))
     @click.option("--system", "system_id", required=True, type=int,
                   help="The registered system's id (see its page on the hub).")
+    @click.option("--model", "models", multiple=True, metavar="OWNER/NAME",
+                  help="A zoo model the result ran (repeatable); its page links to the "
+                       "result once verified.")
     @pass_ctx
-    def submit(ctx: Context, bundle: str, system_id: int) -> None:
+    def submit(ctx: Context, bundle: str, system_id: int, models: tuple[str, ...]) -> None:
         """Submit BUNDLE (a bundle directory or its .tar.gz) for a registered system."""
         update, close = progress_bar("Uploading")
         try:
-            answer = submit_bundle(ctx.client(), bundle, system_id, progress=update)
+            answer = submit_bundle(ctx.client(), bundle, system_id, progress=update,
+                                   models=models)
         except SkiffError as err:
             raise click.ClickException(err.message) from None
         finally:
             close()
         click.echo(f"Submitted {answer['id']} for {answer['system_name']}: {answer['status']}")
+        if answer.get("models"):
+            click.echo(f"  models: {', '.join(answer['models'])}")
         for check in answer["checks"]:
             click.echo(f"  {check['name']}: {check['status']} - {check['reason']}")
         click.echo(answer.get("url", ""))

@@ -94,6 +94,9 @@ class Submission(Base):
     bundle_digest: Mapped[str] = mapped_column(String(64))
     bundle_bytes: Mapped[int] = mapped_column(Integer)
     bundle_system: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The zoo models ("owner/name") the submitter says the result ran; linked from their
+    # pages ("Used in") while the result is verified.
+    models: Mapped[list] = mapped_column(JSON, default=list)
     review_reason: Mapped[str] = mapped_column(Text, default="")
     reviewed_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), nullable=True)

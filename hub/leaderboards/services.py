@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import shutil
 import statistics
 import tarfile
@@ -89,6 +90,8 @@ MATCHED_FIELDS = ("system_name", "submitter", "status", "accelerator_model_name"
 
 #: Submission states anyone may see; the others only the organization and reviewers.
 PUBLIC_STATUSES = ("verified", "needs_review", "withdrawn")
+#: Most zoo models one submission may name.
+MAX_MODELS = 10
 
 
 class LeaderboardError(Exception):
@@ -405,18 +408,86 @@ def _next_sequence(suite_version: str) -> int:
     return (current or 0) + 1
 
 
+def clean_models(user: Any, names: Any) -> list[str]:
+    """The zoo models a submission says it ran, as ``owner/name``: from a list of names (each
+    may hold several, separated by commas or spaces). Every one must be a model ``user`` can
+    see; :class:`LeaderboardError` (400) names the first that is not."""
+    from hub.zoo import services as zoo
+
+    wanted: list[str] = []
+    for raw in [names] if isinstance(names, str) else list(names or []):
+        for name in re.split(r"[,\s]+", str(raw)):
+            if name and name not in wanted:
+                wanted.append(name)
+    if len(wanted) > MAX_MODELS:
+        raise LeaderboardError(_("A result can name at most %(n)s models.", n=MAX_MODELS),
+                               400, "invalid_models")
+    found = []
+    for name in wanted:
+        namespace, sep, model_name = name.partition("/")
+        model = zoo.find_model(namespace, model_name) if sep else None
+        if model is None or not zoo.can_view(model, user):
+            raise LeaderboardError(_("There is no model %(name)s on the hub: name models as "
+                                     "owner/name, as on their pages.", name=name[:200]),
+                                   400, "unknown_model")
+        if model.full_name not in found:
+            found.append(model.full_name)
+    return found
+
+
+def models_seen_by(submission: Submission, viewer: Any) -> list[str]:
+    """The zoo models of ``submission`` that ``viewer`` may see (a private model's name is not
+    shown to others)."""
+    from hub.zoo import services as zoo
+
+    shown = []
+    for name in submission.models or []:
+        namespace, _sep, model_name = name.partition("/")
+        if zoo.can_view(zoo.find_model(namespace, model_name), viewer):
+            shown.append(name)
+    return shown
+
+
+def result_title(submission: Submission) -> str:
+    """How a result is named elsewhere on the hub: its benchmarks, result ID and system."""
+    benchmarks = [r.benchmark for r in submission.results]
+    names = ", ".join(benchmarks[:3]) + (f" +{len(benchmarks) - 3}" if len(benchmarks) > 3
+                                         else "")
+    return " · ".join(p for p in (names, submission.public_id, submission.system.system_name)
+                      if p)
+
+
+def sync_model_references(submission: Submission) -> None:
+    """Link a verified result (ranked on the boards) from the pages of the zoo models it
+    names ("Used in"); any other state removes the links. Joins the caller's transaction."""
+    if not submission.models:
+        return
+    from hub.zoo import services as zoo
+
+    if submission.status != "verified":
+        zoo.remove_references("leaderboard", submission.public_id)
+        return
+    title = result_title(submission)
+    for name in submission.models:
+        zoo.add_reference(name, "leaderboard", submission.public_id, title=title,
+                          url=f"/leaderboards/results/{submission.public_id}")
+
+
 def submit(user: User, system: HardwareSystem, source: BinaryIO, *,
-           check_now: bool = False) -> Submission:
+           models: Any = None, check_now: bool = False) -> Submission:
     """Receive a bundle for ``system`` from ``user`` and start its checks.
 
-    The checks run in a background job (``check_now=True`` runs them here, for the seed).
-    Raises :class:`LeaderboardError` for a refused bundle; nothing is stored then.
+    ``models`` names the zoo models (``owner/name``) the result ran, if any (see
+    :func:`clean_models`); once the result is verified their pages link to it. The checks
+    run in a background job (``check_now=True`` runs them here, for the seed). Raises
+    :class:`LeaderboardError` for a refused bundle or model; nothing is stored then.
     """
     from hub.infra.storage import get_storage
 
     if not can_submit(user, system):
         raise LeaderboardError(_("Only members of %(org)s can submit results for this "
                                  "system.", org=system.organization.name), 403, "forbidden")
+    model_names = clean_models(user, models)
     system_id, org_id, user_id = system.id, system.organization_id, user.id
     db.session().rollback()  # no transaction stays open while the upload streams in
     received = receive_bundle(source)
@@ -435,7 +506,7 @@ def submit(user: User, system: HardwareSystem, source: BinaryIO, *,
                 submitted_by_id=user_id, status="checking", mode=results["mode"],
                 backend_name=results["backend"]["name"][:100],
                 backend_version=results["backend"]["version"][:100], bundle_digest=digest,
-                bundle_bytes=received.size,
+                bundle_bytes=received.size, models=model_names,
                 bundle_system={k: v for k, v in bundle.system.items() if k != "detected"}
                 | {"detected": bundle.system["detected"]})
             for b in results["benchmarks"]:
@@ -447,7 +518,7 @@ def submit(user: User, system: HardwareSystem, source: BinaryIO, *,
             session.add(submission)
             audit.record("leaderboards.submit", target=submission, actor=user,
                          details={"public_id": submission.public_id, "digest": digest,
-                                  "system_id": system_id})
+                                  "system_id": system_id, "models": model_names})
             try:
                 session.commit()
                 break
@@ -686,6 +757,7 @@ def set_status(submission: Submission, status: str) -> None:
         BenchmarkResult.submission_id == submission.id).values(visible=visible))
     if was_visible or visible:
         invalidate_boards()
+    sync_model_references(submission)
 
 
 def review(reviewer: User, submission: Submission, approve: bool, reason: str) -> Submission:
@@ -721,7 +793,9 @@ def withdraw(user: User, submission: Submission) -> Submission:
     return submission
 
 
-def submission_to_dict(submission: Submission, *, url: str | None = None) -> dict[str, Any]:
+def submission_to_dict(submission: Submission, *, url: str | None = None,
+                       viewer: Any = None) -> dict[str, Any]:
+    """A result for the API; ``models`` lists the zoo models ``viewer`` may see."""
     return {
         "id": submission.public_id,
         "status": submission.status,
@@ -735,6 +809,7 @@ def submission_to_dict(submission: Submission, *, url: str | None = None) -> dic
         "verified_at": submission.verified_at.isoformat() if submission.verified_at else None,
         "review_reason": submission.review_reason,
         "bundle_sha256": submission.bundle_digest,
+        "models": models_seen_by(submission, viewer),
         "checks": [{"name": c.name, "status": c.status, "reason": c.reason}
                    for c in submission.checks],
         "results": [{"benchmark": r.benchmark, "scenario": r.scenario, "metric": r.metric,

@@ -148,6 +148,7 @@ def result(public_id: str):
     submission = _submission_or_404(public_id)
     return render_template(
         "leaderboards/result.html", s=submission,
+        models=services.models_seen_by(submission, current_user),
         member=services.is_member(current_user, submission.organization_id),
         reviewer=services.is_reviewer(current_user),
         checks={c.name: c for c in submission.checks}, check_names=services.CHECKS)
@@ -333,7 +334,8 @@ def submit(system_id: int):
         flash(_("Choose a bundle archive (.tar.gz) to upload."), "error")
         return redirect(url_for(".system", system_id=system_id))
     try:
-        submission = services.submit(current_user, system, upload.stream)
+        submission = services.submit(current_user, system, upload.stream,
+                                     models=request.form.get("models", "")[:2000])
     except services.LeaderboardError as err:
         db.session().rollback()
         flash(err.message, "error")
