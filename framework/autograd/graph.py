@@ -165,12 +165,15 @@ def run_backward(
 
     previous = grad_mode.enabled
     grad_mode.enabled = create_graph
+    pop = pending.pop
+    get = pending.get
     try:
         for node in _topo_order(roots):
-            grads = pending.pop(id(node), None)
+            grads = pop(id(node), None)
             if grads is None:
                 continue
-            if node.backward is None:
+            backward = node.backward
+            if backward is None:
                 raise RuntimeError(
                     f"trying to backward through the graph a second time (at {node.name}); "
                     "the saved tensors were freed after the first backward. Pass "
@@ -192,16 +195,20 @@ def run_backward(
                     if pos is not None and g is not None:
                         results[pos] = g if results[pos] is None else results[pos] + g
             if node.saved:
-                node.check_versions()
+                # inline version check; the method builds the error message
+                for t, v in zip(node.saved, node.versions, strict=True):
+                    vc = t._vc
+                    if (vc[0] if vc else 0) != v:
+                        node.check_versions()
             if node.out_meta is None:
-                in_grads = node.backward(grads[0])
+                in_grads = backward(grads[0])
             else:
                 filled = [
                     g if g is not None else Tensor._wrap(bk.zeros(shape, dtype), bk)
                     for g, (shape, dtype, bk) in zip(grads, node.out_meta, strict=True)
                 ]
-                in_grads = node.backward(*filled)
-            if not isinstance(in_grads, tuple):
+                in_grads = backward(*filled)
+            if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
             if not retain_graph:
                 node.backward = None
@@ -209,12 +216,25 @@ def run_backward(
             for t, g in zip(node.inputs, in_grads, strict=False):
                 if g is None or t is None or not t.requires_grad:
                     continue
-                if g.shape != t.shape:
+                if g.data.shape != t.data.shape:
                     raise RuntimeError(
                         f"gradient rule of {node.name} returned a gradient of shape "
                         f"{tuple(g.shape)} for an input of shape {tuple(t.shape)}"
                     )
-                deliver(t, g)
+                child = t._node
+                if child is None:
+                    deliver(t, g)
+                    continue
+                # deliver to an inner node, inline (the common case)
+                slot = get(id(child))
+                if slot is None:
+                    if child.out_meta is None:
+                        pending[id(child)] = [g]
+                        continue
+                    slot = pending[id(child)] = [None] * len(child.out_meta)
+                i = t._idx
+                prev = slot[i]
+                slot[i] = g if prev is None else prev + g
     finally:
         grad_mode.enabled = previous
 
