@@ -351,7 +351,8 @@ def import_notebook(owner: Any, path_or_bytes: bytes | str | os.PathLike | Binar
     Used by features that bring their own notebooks (a course's lessons). Importing the same
     bytes as the notebook's newest *uploaded* version again adds no version (executed versions
     from runs do not count): that version is returned, with the given title, description, tags
-    and visibility applied, so importing a folder twice is harmless.
+    and visibility applied (and its zoo model links brought up to date), so importing a folder
+    twice is harmless.
     """
     import hashlib
 
@@ -368,9 +369,12 @@ def import_notebook(owner: Any, path_or_bytes: bytes | str | os.PathLike | Binar
         from hub.infra.storage import get_storage
 
         if get_storage().exists(uploads[-1].digest):
-            validate_notebook(data)
+            nb = validate_notebook(data)
             update_notebook(existing, title=title, description=options.get("description"),
                             tags=options.get("tags"), is_public=options.get("is_public"))
+            if existing.latest_version is uploads[-1]:
+                # Models published since the last import are linked now.
+                sync_model_references(existing, nb)
             return uploads[-1]
     filename = Path(path_or_bytes).name if isinstance(path_or_bytes, str | os.PathLike) else None
     return upload_notebook(owner, data, title=title, filename=filename, **options)

@@ -179,3 +179,27 @@ def test_deleting_a_notebook_removes_its_links(app, client, people):
     assert _api_refs(client) == []
     with app.app_context():
         assert hub_db.session().scalars(select(ModelReference)).all() == []
+
+
+def test_importing_the_same_notebook_again_links_models_published_since(app, client, people):
+    from hub.accounts.models import User
+    from hub.notebooks import services as notebooks
+
+    lesson = make_notebook('import framework as fw\nmodel = fw.hub.load("ada/later")')
+    with app.app_context():
+        grace = hub_db.session().get(User, people.grace.id)
+        first = notebooks.import_notebook(grace, lesson, title="Lesson 2", slug="lesson-2",
+                                          render=False)
+        hub_db.session().commit()
+        first_id = first.id
+        hub_db.session().add(ZooModel(namespace="ada", owner_id=people.ada.id, name="later",
+                                      latest_number=1))
+        hub_db.session().commit()
+    assert _api_refs(client, "ada/later") == []
+    with app.app_context():
+        grace = hub_db.session().get(User, people.grace.id)
+        again = notebooks.import_notebook(grace, lesson, title="Lesson 2", slug="lesson-2",
+                                          render=False)
+        hub_db.session().commit()
+        assert again.id == first_id  # no new version for the same bytes
+    assert [r["title"] for r in _api_refs(client, "ada/later")] == ["Lesson 2"]
