@@ -430,14 +430,15 @@ def latest_version(model: ZooModel) -> ModelVersion | None:
         ModelVersion.model_id == model.id, ModelVersion.number == model.latest_number))
 
 
-def versions_of(model: ZooModel, limit: int = 200) -> list[ModelVersion]:
-    """The newest versions, without their cards and validation details (a list needs
-    neither, and decoding them is most of the cost of a long version list)."""
-    from sqlalchemy.orm import defer
-
-    return list(db.session().scalars(
-        select(ModelVersion).where(ModelVersion.model_id == model.id)
-        .options(defer(ModelVersion.card), defer(ModelVersion.validation))
+def versions_of(model: ZooModel, limit: int = 200) -> list:
+    """The newest versions as rows of what a version list shows (``id``, ``number``,
+    ``message``, ``created_at``, ``total_size``, ``validation_status``): no cards, files or
+    validation details, which are most of the cost of loading a long version list."""
+    return list(db.session().execute(
+        select(ModelVersion.id, ModelVersion.number, ModelVersion.message,
+               ModelVersion.created_at, ModelVersion.total_size,
+               ModelVersion.validation_status)
+        .where(ModelVersion.model_id == model.id)
         .order_by(ModelVersion.number.desc()).limit(limit)))
 
 

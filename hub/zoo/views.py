@@ -4,17 +4,14 @@ new version through a multi-file form; pinned downloads."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from hub import audit, db
 from hub.security import limit_uploads, user_org_ids
+from hub.zoo import fragments, services
 from hub.zoo import graph as graphs
-from hub.zoo import services
-from hub.zoo.card import render_markdown
 from hub.zoo.models import ModelComment
 from hub.zoo.validation import format_metric, metric_lines
 
@@ -70,9 +67,28 @@ def index():
         license=args["license"] or None, verified=_verified_arg(args["verified"]),
         sort=args["sort"])
     rows = list(db.session().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
-    return render_template("zoo/index.html", models=rows[:PER_PAGE], args=args, page=page,
-                           has_next=len(rows) > PER_PAGE, facets=services.facet_values(),
-                           sorts=_sort_labels())
+    return render_template("zoo/index.html", rows=_list_rows(rows[:PER_PAGE]), args=args,
+                           page=page, has_next=len(rows) > PER_PAGE,
+                           facets=services.facet_values(), sorts=_sort_labels())
+
+
+def _list_rows(models) -> list:
+    """The list's rows as HTML, each rendered once per content and language."""
+    from flask import get_template_attribute
+    from flask_babel import get_locale
+
+    base = url_for("zoo.index")
+    language = str(get_locale() or "en")
+    macro = None
+    rows = []
+    for m in models:
+        def render(m=m):
+            nonlocal macro
+            macro = macro or get_template_attribute("zoo/_list_row.html", "list_row")
+            return macro(m, base)
+        rows.append(fragments.LIST_ROWS.get_or_render(
+            fragments.list_row_key(m, language, base), render))
+    return rows
 
 
 def _sort_labels():
@@ -175,24 +191,16 @@ def model(namespace: str, name: str):
     version = services.resolve_version(model, ref)
     if ref is not None and version is None:
         abort(404)
-    program = None
-    if version is not None and version.architecture == "program":
-        graph_path = f"{version.program_dir}/graph.json" if version.program_dir else "graph.json"
-        graph_file = next((f for f in version.files if f.path == graph_path), None)
-        if graph_file is not None:
-            program = graphs.summary_of_blob(graph_file.digest)
     job = None
     if version is not None and version.validation_status in ("queued", "running") \
             and version.validation_job_id:
         from hub.infra.jobs import get_job
 
         job = get_job(version.validation_job_id)
-    card = version.card if version is not None else {}
     return render_template(
-        "zoo/model.html", model=model, version=version, card=card,
-        readme_html=_card_html(version.id, card.get("readme", "")) if version else "",
-        metrics=metric_lines(version) if version else [], format_metric=format_metric,
-        versions=services.versions_of(model), tags=services.tags_of(model), program=program,
+        "zoo/model.html", model=model, version=version,
+        version_body=_version_body(model, version) if version is not None else "",
+        version_list=_version_list(model, version) if version is not None else "",
         liked=services.likes(model, current_user),
         comments=services.visible_comments(model, current_user),
         references=services.references_to(model, current_user), job=job,
@@ -200,10 +208,48 @@ def model(namespace: str, name: str):
     )
 
 
-@lru_cache(maxsize=512)
-def _card_html(version_id: int, text: str):
-    """A version's rendered card; versions never change, so it is rendered once."""
-    return render_markdown(text)
+def _version_body(model, version):
+    """A version's metrics, card, signature, graph and files as HTML: the same for every
+    reader, so rendered once per (language, version, validation outcome)."""
+    from flask import get_template_attribute
+    from flask_babel import get_locale
+
+    metrics = metric_lines(version)
+    base = url_for("zoo.index")
+
+    def render():
+        card = version.card or {}
+        program = None
+        if version.architecture == "program":
+            graph_path = (f"{version.program_dir}/graph.json" if version.program_dir
+                          else "graph.json")
+            graph_file = next((f for f in version.files if f.path == graph_path), None)
+            if graph_file is not None:
+                program = graphs.summary_of_blob(graph_file.digest)
+        macro = get_template_attribute("zoo/_model_parts.html", "version_body")
+        return macro(model, version, card, fragments.card_html(card.get("readme", "")),
+                     metrics, program, format_metric)
+
+    key = fragments.version_body_key(model, version, metrics, str(get_locale() or "en"), base)
+    return fragments.VERSION_BODIES.get_or_render(key, render)
+
+
+def _version_list(model, version):
+    """The model's versions with their tags as HTML, rendered once per (language, versions
+    and tags as they are now, version shown)."""
+    from flask import get_template_attribute
+    from flask_babel import get_locale
+
+    versions = services.versions_of(model)
+    tags = services.tags_of(model)
+
+    def render():
+        macro = get_template_attribute("zoo/_model_parts.html", "version_list")
+        return macro(model, version, versions, tags)
+
+    key = fragments.version_list_key(model, version, versions, tags,
+                                     str(get_locale() or "en"), url_for("zoo.index"))
+    return fragments.VERSION_LISTS.get_or_render(key, render)
 
 
 @bp.get("/<namespace>/<name>/resolve/<ref>/<path:path>")
