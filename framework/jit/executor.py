@@ -22,7 +22,7 @@ _wrap = Tensor._wrap
 
 RANDOM_OPS = frozenset({"random_uniform", "random_normal", "random_integers",
                         "random_permutation"})
-JIT_OPS = frozenset({"fused_elementwise", "sum_blas", "host_call"})
+JIT_OPS = frozenset({"fused_elementwise", "sum_blas", "softmax_xent", "host_call"})
 KNOWN_OPS = frozenset(PRIMITIVES) | RANDOM_OPS | JIT_OPS
 
 
@@ -96,6 +96,10 @@ def kernel(op: str, bk: Any, node: Node | None = None) -> Any:
         from .passes.reduce_blas import build_kernel as build_sum
 
         return build_sum(node, bk)
+    if op == "softmax_xent":
+        from .passes.xent import build_kernel as build_xent
+
+        return build_xent(node, bk)
     if op in RANDOM_OPS or op in PRIMITIVES:
         fn = getattr(bk, op, None)
         if fn is None:

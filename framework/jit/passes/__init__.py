@@ -19,6 +19,7 @@ from . import (
     memory,
     reduce_blas,
     simplify,
+    xent,
 )
 
 PIPELINE = [
@@ -26,6 +27,7 @@ PIPELINE = [
     ("simplify", simplify.run),
     ("decompose", decompose.run),
     ("cse", cse.run),
+    ("xent", xent.run),
     ("dce", dce.run),
     ("batch_fold", batch_fold.run),
     ("reduce_blas", reduce_blas.run),
@@ -34,7 +36,7 @@ PIPELINE = [
 ]
 
 __all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "cse", "dce", "decompose",
-           "fusion", "memory", "reduce_blas", "simplify"]
+           "fusion", "memory", "reduce_blas", "simplify", "xent"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
