@@ -553,6 +553,7 @@ def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
 
 _SQRT_HALF = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_SQRT_HALF = 0.7071067811865476  # the fused kernel's constant (1 ulp above _SQRT_HALF)
 _TANH_K = math.sqrt(2.0 / math.pi)
 _TANH_C = 0.044715
 
@@ -565,8 +566,16 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     a = _float_input(input)
     bk = a._bk
     d = a.data
+    erf_d = None
     if approximate == "none":
-        out = wrap(bk.gelu(d), bk)  # fused kernel: x * (1 + erf(x / sqrt(2))) / 2
+        if d.ndim and recording(a):
+            # x * (1 + erf(x / sqrt(2))) / 2 with the same arithmetic as the fused kernel,
+            # keeping erf for the plain backward (which then skips computing it again)
+            erf_d = bk.erf(bk.multiply(d, _GELU_SQRT_HALF))
+            out = bk.multiply(d, 0.5)
+            out = wrap(bk.multiply(out, bk.add(erf_d, 1.0), out=out), bk)
+        else:
+            out = wrap(bk.gelu(d), bk)  # fused kernel: x * (1 + erf(x / sqrt(2))) / 2
     else:
         half_x = bk.multiply(d, 0.5)
         inner = bk.multiply(bk.add(d, bk.multiply(bk.multiply(bk.multiply(d, d), d), _TANH_C)),
@@ -578,8 +587,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
                 if not grad_mode.enabled and g.dtype == a.dtype and a.ndim:
                     # plain backward: the same arithmetic on arrays, in place where fresh
                     x = a.data
-                    cdf = bk.erf(bk.multiply(x, _SQRT_HALF))
-                    cdf = bk.add(bk.multiply(cdf, 0.5, out=cdf), 0.5, out=cdf)
+                    cdf = bk.multiply(erf_d, 0.5)  # the forward's erf (kept intact)
+                    cdf = bk.add(cdf, 0.5, out=cdf)
                     pdf = bk.multiply(x, x)
                     pdf = bk.multiply(pdf, -0.5, out=pdf)
                     pdf = bk.exp(pdf, out=pdf)
