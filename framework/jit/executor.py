@@ -296,6 +296,10 @@ class Executable:
                     w.emit(f"{w.const(fn, 'k')}({', '.join(ops)}, out={o})")
             return
         fn = kernel(node.op, self.bk, node)
+        if node.extra.get("tile"):
+            from .passes.tiling import wrap
+
+            fn = wrap(fn, node, self.graph, self.bk)
         if (node.op in _VIEW_OF_STATE and node.args and type(node.args[0]) is Ref
                 and values[node.args[0].id].kind == "state" and len(node.outputs) == 1
                 and not node.kwargs and not _dynamic(node.args[1:])):

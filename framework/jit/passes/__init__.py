@@ -19,6 +19,7 @@ from . import (
     memory,
     reduce_blas,
     simplify,
+    tiling,
     xent,
 )
 
@@ -32,11 +33,13 @@ PIPELINE = [
     ("batch_fold", batch_fold.run),
     ("reduce_blas", reduce_blas.run),
     ("fusion", fusion.run),
+    ("tiling", tiling.run),
     ("memory", memory.run),
 ]
 
 __all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "cse", "dce", "decompose",
-           "fusion", "memory", "reduce_blas", "simplify", "xent"]
+           "fusion", "memory", "reduce_blas", "simplify", "tiling",
+           "xent"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
