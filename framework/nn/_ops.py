@@ -1189,3 +1189,87 @@ def batch_norm_train(x: Tensor, weight: Tensor | None, bias: Tensor | None,
 
         record(out, "BatchNorm", (x, weight, bias), grad, (x,))
     return out, bk.reshape(mean, (c,)), bk.reshape(var, (c,))
+
+
+# ----- attention -----------------------------------------------------------------------------
+
+
+def _swap_last(bk: Any, x: Any) -> Any:
+    """The last two axes swapped (a view)."""
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return bk.transpose(x, tuple(axes))
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, scale: float, masks: tuple = ()) -> Tensor:
+    """``softmax(q kᵀ · scale, masked) v`` over the last two axes, as one op.
+
+    ``q`` is ``(..., L, D)``, ``k`` ``(..., S, D)``, ``v`` ``(..., S, Dv)`` with the same
+    leading axes. ``masks`` are applied to the scores in order: ``("fill", blocked)`` sets
+    the scores where the bool array ``blocked`` is True to -inf, ``("add", bias)`` adds a
+    float array of the scores' dtype; both broadcast to the scores and carry no gradient.
+
+    The same values as the composition of matmul, scaling, masked_fill/add, softmax and
+    matmul (and the same gradients): a plain backward computes them on arrays, reusing the
+    forward's attention weights and its temporaries in place; ``create_graph=True`` records
+    the gradient in framework ops, so higher derivatives work.
+    """
+    bk = q._bk
+    s = bk.matmul(q.data, _swap_last(bk, k.data))
+    s = bk.multiply(s, scale, out=s)
+    for kind, m in masks:
+        if kind == "fill":
+            s = bk.where(m, bk.asarray(-float("inf"), dtype=s.dtype), s)
+        else:
+            s = bk.add(s, m)
+    p = bk.softmax(s, axis=s.ndim - 1)
+    out = wrap(bk.matmul(p, v.data), bk)
+    if recording(q, k, v):
+        rq, rk, rv = q.requires_grad, k.requires_grad, v.requires_grad
+        fills = [m for kind, m in masks if kind == "fill"]
+
+        def grad(g: Tensor) -> tuple:
+            if grad_mode.enabled or g.dtype != q.dtype:
+                return _attention_grad_ops(g, q, k, v, scale, masks, rq, rk, rv)
+            gd = g.data
+            gv = wrap(bk.matmul(_swap_last(bk, p), gd), bk) if rv else None
+            if not (rq or rk):
+                return None, None, gv
+            dp = bk.matmul(gd, _swap_last(bk, v.data))
+            # softmax's gradient, gy - p * sum(gy), with gy = dp * p
+            gy = bk.multiply(dp, p)
+            total = bk.sum(gy, axis=gy.ndim - 1, keepdims=True)
+            ds = bk.subtract(gy, bk.multiply(p, total, out=dp), out=gy)
+            zero = bk.zeros((), ds.dtype)
+            for m in reversed(fills):
+                ds = bk.where(m, zero, ds)
+            ds = bk.multiply(ds, scale, out=ds)
+            gq = wrap(bk.matmul(ds, k.data), bk) if rq else None
+            gk = wrap(_swap_last(bk, bk.matmul(_swap_last(bk, q.data), ds)), bk) if rk else None
+            return gq, gk, gv
+
+        record(out, "Attention", (q, k, v), grad, (q, k, v))
+    return out
+
+
+def _attention_grad_ops(g: Tensor, q: Tensor, k: Tensor, v: Tensor, scale: float,
+                        masks: tuple, rq: bool, rk: bool, rv: bool) -> tuple:
+    """Attention's gradient in framework ops (recorded when ``create_graph=True``)."""
+    from ..ops import masked_fill, softmax
+    from ..ops import sum as _sum
+
+    bk = q._bk
+    s = matmul(q, k.mT) * scale
+    for kind, m in masks:
+        s = masked_fill(s, wrap(m, bk), float("-inf")) if kind == "fill" else s + wrap(m, bk)
+    p = softmax(s, -1)
+    gv = matmul(p.mT, g) if rv else None
+    if not (rq or rk):
+        return None, None, gv
+    gy = matmul(g, v.mT) * p
+    ds = gy - p * _sum(gy, -1, keepdim=True)
+    for kind, m in reversed(masks):
+        if kind == "fill":
+            ds = masked_fill(ds, wrap(m, bk), 0.0)
+    ds = ds * scale
+    return (matmul(ds, k) if rq else None, matmul(q.mT, ds).mT if rk else None, gv)

@@ -41,6 +41,26 @@ def _dropout(x: Tensor, p: float, training: bool) -> Tensor:
     return F.dropout(x, p, training)
 
 
+def _fusable(q: Tensor, k: Tensor, v: Tensor) -> bool:
+    """Whether ``_ops.attention`` can take these operands (one float dtype, the same
+    leading axes; anything else goes through the composed ops, which broadcast)."""
+    return (q.dtype.kind == "f" and q.dtype == k.dtype == v.dtype and q.ndim >= 2
+            and q.ndim == k.ndim == v.ndim and q.shape[:-2] == k.shape[:-2] == v.shape[:-2])
+
+
+def _mask_step(kind: str, mask: Tensor, scores_shape: tuple, dtype: Any) -> tuple | None:
+    """A mask as an ``_ops.attention`` step, or None when only the composed ops can apply
+    it (a differentiable or other-dtype float mask, or one that does not broadcast: the
+    composed ops then raise their error)."""
+    if mask.requires_grad or (kind == "add" and mask.dtype != dtype):
+        return None
+    try:
+        shape = mask._bk.broadcast_shapes(scores_shape, tuple(mask.shape))
+    except ValueError:
+        return None
+    return (kind, mask.data) if shape == scores_shape else None
+
+
 def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                  attn_mask: Tensor | None = None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale: float | None = None) -> Tensor:
@@ -57,11 +77,24 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                            f"but value has {value.shape[-2]}")
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if is_causal and attn_mask is not None:
+        raise RuntimeError("scaled_dot_product_attention: pass either attn_mask or "
+                           "is_causal=True, not both")
+    if dropout_p == 0.0 and _fusable(query, key, value):
+        # one op with an array-level backward (the composition below gives the same values)
+        sshape = tuple(query.shape[:-1]) + (S,)
+        steps: list = []
+        if is_causal:
+            steps.append(_mask_step("fill", ops.logical_not(_causal_allowed(L, S)), sshape,
+                                    query.dtype))
+        elif attn_mask is not None:
+            steps.append(_mask_step("fill", ops.logical_not(attn_mask), sshape, query.dtype)
+                         if attn_mask.dtype.kind == "b"
+                         else _mask_step("add", attn_mask, sshape, query.dtype))
+        if None not in steps:
+            return _ops.attention(query, key, value, scale, tuple(steps))
     scores = ops.matmul(query, key.transpose(-2, -1)) * scale
     if is_causal:
-        if attn_mask is not None:
-            raise RuntimeError("scaled_dot_product_attention: pass either attn_mask or "
-                               "is_causal=True, not both")
         scores = ops.masked_fill(scores, ops.logical_not(_causal_allowed(L, S)), float("-inf"))
     elif attn_mask is not None:
         if attn_mask.dtype.kind == "b":
@@ -122,6 +155,35 @@ class MultiheadAttention(Module):
         return tuple(_ops.linear(x, ws[i], bs[i]) for i, x in enumerate((query, key, value))) \
             if E else (query, key, value)
 
+    def _finish(self, out: Tensor, unbatched: bool) -> Tensor:
+        """The heads' output (N, L, E) through ``out_proj``, in the caller's layout."""
+        out = self.out_proj(out)
+        if unbatched:
+            return out.squeeze(0)
+        return out if self.batch_first else out.transpose(0, 1)
+
+    def _mask_steps(self, q: Tensor, N: int, H: int, L: int, S: int, attn_mask: Any,
+                    key_padding_mask: Any, is_causal: bool) -> tuple | None:
+        """The masks as ``_ops.attention`` steps, in the order ``forward`` applies them, or
+        None when one of them needs the composed ops."""
+        shape = (N, H, L, S)
+        steps = []
+        if is_causal and attn_mask is None:
+            steps.append(_mask_step("fill", ops.logical_not(_causal_allowed(L, S)), shape,
+                                    q.dtype))
+        if attn_mask is not None:
+            if attn_mask.ndim == 3:  # (N*H, L, S)
+                attn_mask = attn_mask.reshape(N, H, L, S)
+            steps.append(_mask_step("fill" if attn_mask.dtype.kind == "b" else "add",
+                                    attn_mask, shape, q.dtype))
+        if key_padding_mask is not None:
+            if tuple(key_padding_mask.shape) != (N, S):
+                return None  # the composed ops raise the error
+            kpm = key_padding_mask.reshape(N, 1, 1, S)
+            steps.append(_mask_step("fill" if kpm.dtype.kind == "b" else "add", kpm, shape,
+                                    q.dtype))
+        return None if None in steps else tuple(steps)
+
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,
                 attn_mask: Tensor | None = None, average_attn_weights: bool = True,
@@ -147,6 +209,13 @@ class MultiheadAttention(Module):
         q = q.reshape(N, L, H, D).transpose(1, 2)
         k = k.reshape(N, S, H, D).transpose(1, 2)
         v = v.reshape(N, S, H, D).transpose(1, 2)
+        if not need_weights and not (self.dropout > 0.0 and self.training) \
+                and _fusable(q, k, v):
+            steps = self._mask_steps(q, N, H, L, S, attn_mask, key_padding_mask, is_causal)
+            if steps is not None:
+                # one op with an array-level backward (the same values as the ops below)
+                out = _ops.attention(q, k, v, 1.0 / math.sqrt(D), steps)
+                return self._finish(out.transpose(1, 2).reshape(N, L, E), unbatched), None
         scores = ops.matmul(q, k.transpose(-2, -1)) * (1.0 / math.sqrt(D))  # (N, H, L, S)
         if is_causal and attn_mask is None:
             scores = ops.masked_fill(scores, ops.logical_not(_causal_allowed(L, S)),
@@ -170,12 +239,7 @@ class MultiheadAttention(Module):
         weights = ops.softmax(scores, -1)
         if self.dropout > 0.0 and self.training:
             weights = _dropout(weights, self.dropout, True)
-        out = ops.matmul(weights, v).transpose(1, 2).reshape(N, L, E)
-        out = self.out_proj(out)
-        if unbatched:
-            out = out.squeeze(0)
-        elif not self.batch_first:
-            out = out.transpose(0, 1)
+        out = self._finish(ops.matmul(weights, v).transpose(1, 2).reshape(N, L, E), unbatched)
         if not need_weights:
             return out, None
         w = weights.mean(dim=1) if average_attn_weights else weights
