@@ -1,6 +1,10 @@
 """Algebraic simplification: ``x * 1``, ``x + 0``, ``x - 0``, ``x / 1``, ``x ** 1``, ``-(-x)``,
 casts and broadcasts to what ``x`` already is, reshape of reshape, transpose of transpose.
 
+Reshapes of one array share work: a reshape that copies (its source is a transposed view)
+is made once, and a later reshape of the same source reshapes that copy instead (a free
+view) — so a reshape of a reshape is only collapsed when nothing else reads the inner one.
+
 Replacing a result by ``x`` makes the two share memory, so it happens only when neither is
 written in place and the result is not visible outside the program.
 """
@@ -39,6 +43,13 @@ def run(graph: Graph) -> dict:
     mutable = mutable_roots(graph, groups)
     esc = escaping(graph, groups)
     producer = {o: n for n in graph.nodes for o in n.outputs}
+    uses: dict[int, int] = {}
+    for n in graph.nodes:
+        for r in n.refs():
+            uses[r] = uses.get(r, 0) + 1
+    for o in graph.outputs:
+        uses[o] = uses.get(o, 0) + 1
+    first_reshape: dict[int, int] = {}  # source value -> the first reshape of it
     done: dict[str, int] = {}
     keep = []
 
@@ -53,6 +64,7 @@ def run(graph: Graph) -> dict:
     for i, n in enumerate(graph.nodes):
         target = None
         rule = None
+        register = None
         if len(n.outputs) == 1 and not n.mutates and not n.kwargs:
             out = n.outputs[0]
             if n.op in _IDENTITY and len(n.args) == 2:
@@ -73,10 +85,19 @@ def run(graph: Graph) -> dict:
                 if n.op == "reshape":
                     p = producer.get(x)
                     if p is not None and p.op == "reshape" and isinstance(p.args[0], Ref) \
-                            and not p.kwargs:
+                            and not p.kwargs and uses.get(x, 0) == 1:
                         n.args = (p.args[0],) + tuple(n.args[1:])
                         x = p.args[0].id
                         done["reshape of reshape"] = done.get("reshape of reshape", 0) + 1
+                    earlier = first_reshape.get(x)
+                    if earlier is None:
+                        if groups.find(x) not in mutable:
+                            register = (x, out)
+                    elif earlier != out:
+                        n.args = (Ref(earlier),) + tuple(n.args[1:])
+                        x = earlier
+                        done["reshape of an earlier reshape"] = done.get(
+                            "reshape of an earlier reshape", 0) + 1
                 if same_meta(out, x):
                     target, rule = x, f"{n.op} to the same shape/dtype"
             elif n.op == "transpose" and isinstance(n.args[0], Ref) and len(n.args) == 2:
@@ -98,6 +119,8 @@ def run(graph: Graph) -> dict:
             graph.values.pop(n.outputs[0], None)
             done[rule] = done.get(rule, 0) + 1
             continue
+        if register is not None:  # a kept reshape: later reshapes of its source use it
+            first_reshape[register[0]] = register[1]
         keep.append(n)
     graph.nodes = keep
     return {"simplified": sum(done.values()), "rules": done}

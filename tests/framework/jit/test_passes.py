@@ -243,3 +243,27 @@ def test_memory_plan_never_shares_a_buffer_between_live_values():
         np.testing.assert_allclose(a, b)
     # outputs never live in planned (reused) buffers
     assert all(o is not buf for o in second for buf in exe.scratch.values())
+
+
+def test_reshapes_of_one_array_share_the_first_reshape():
+    from framework.jit.passes import simplify
+
+    w = fw.randn(4, 6, requires_grad=True)
+
+    def fn(x):
+        t = x.transpose(1, 2)            # a view: reshaping it copies
+        a = t.reshape(2, 24) @ fw.ones(24, 3)
+        b = t.reshape(8, 6) @ w.T        # the same data again: no second copy
+        c = t.reshape(2, 24).sum()
+        loss = a.sum() + b.sum() + c
+        return loss, *fw.grad(loss, [w])
+
+    graph, inputs, state = _program(fn, fw.randn(2, 3, 8))
+    _check_all_passes(graph, inputs, state)
+    g = graph.copy()
+    stats = simplify.run(g)
+    assert stats["rules"].get("reshape of an earlier reshape", 0) >= 1
+    sources = [n.args[0].id for n in g.nodes if n.op == "reshape"]
+    transposed = [n.outputs[0] for n in g.nodes if n.op == "transpose"
+                  and n.args[0].id in g.inputs]
+    assert sum(1 for s in sources if s in transposed) == 1
