@@ -12,6 +12,7 @@ from ..ir import Graph
 from . import (
     batch_fold,
     constant_folding,
+    copies,
     cse,
     dce,
     decompose,
@@ -30,6 +31,7 @@ PIPELINE = [
     ("cse", cse.run),
     ("xent", xent.run),
     ("dce", dce.run),
+    ("copies", copies.run),
     ("batch_fold", batch_fold.run),
     ("reduce_blas", reduce_blas.run),
     ("fusion", fusion.run),
@@ -37,9 +39,8 @@ PIPELINE = [
     ("memory", memory.run),
 ]
 
-__all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "cse", "dce", "decompose",
-           "fusion", "memory", "reduce_blas", "simplify", "tiling",
-           "xent"]
+__all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "copies", "cse", "dce",
+           "decompose", "fusion", "memory", "reduce_blas", "simplify", "tiling", "xent"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:

@@ -177,6 +177,23 @@ def test_transformer_encoder_keeps_outputs_and_gradients():
     assert stats["batch_fold"]["folded"] >= 6
     # bias gradients and layer norm's row sums run as matrix-vector products
     assert stats["reduce_blas"]["rewritten"] >= 4
+    # the query/key/value gradients are concatenated as (B, T, H, D) views: one copy
+    assert stats["copies"]["merged"] == 1
+
+
+def test_concatenated_reshapes_read_elsewhere_stay():
+    from framework.jit.passes import copies
+
+    def fn(a, b):
+        ra = a.transpose(1, 2).reshape(2, 5, 12)
+        rb = b.transpose(1, 2).reshape(2, 5, 12)
+        joined = fw.cat([ra, rb], dim=2)
+        return joined * 2.0, fw.cat([ra, rb * 1.5], dim=2) + ra.sum()
+
+    graph, inputs, state = _program(fn, fw.randn(2, 3, 5, 4), fw.randn(2, 3, 5, 4))
+    _check_all_passes(graph, inputs, state)
+    g = graph.copy()
+    assert copies.run(g)["merged"] == 0  # ra is read by a sum and a second cat
 
 
 @pytest.mark.parametrize("axis,keepdims", [(0, False), ((0, 1), False), ((0, 1), True),
