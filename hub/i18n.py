@@ -92,6 +92,24 @@ def select_locale() -> str:
     ]
 
 
+def _catalog():
+    """The translations of the current request's language, remembered for the request (and
+    looked up again if the language changes, as ``flask_babel.refresh()`` makes it)."""
+    from flask_babel import get_translations
+
+    if not has_request_context():
+        return get_translations()
+    context = g._get_current_object()
+    babel_state = getattr(context, "_flask_babel", None)
+    locale = getattr(babel_state, "babel_locale", None)
+    remembered = getattr(context, "_skiff_catalog", None)
+    if remembered is not None and locale is not None and remembered[0] is locale:
+        return remembered[1]
+    translations = get_translations()
+    context._skiff_catalog = (get_locale(), translations)
+    return translations
+
+
 def html_lang() -> str:
     """The ``lang`` attribute of the page: BCP 47 (``zh-Hans`` for Simplified Chinese)."""
     code = str(get_locale() or "en")
@@ -117,6 +135,15 @@ def init_app(app: Flask) -> None:
         compile_catalogs(directories)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(str(d) for d in directories)
     babel.init_app(app, locale_selector=select_locale)
+    # A page translates dozens of strings: templates find the catalog once per request
+    # (Flask-Babel's own lookup walks the request context again for every string).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: _catalog().ugettext(s),
+        ngettext=lambda s, p, n: _catalog().ungettext(s, p, n),
+        pgettext=lambda c, s: _catalog().upgettext(c, s),
+        npgettext=lambda c, s, p, n: _catalog().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.jinja_env.globals["html_lang"] = html_lang
     app.jinja_env.globals["current_locale"] = lambda: str(get_locale() or "en")
 

@@ -53,14 +53,35 @@ def role_label(role: str) -> str:
 
 
 def nav_links() -> list[tuple[str, str]]:
-    """(label, url) of the main navigation, linking to the features that are installed."""
+    """(label, url) of the main navigation, linking to the features that are installed;
+    built once per language and URL root (every page shows it)."""
+    from flask import url_for
+    from flask_babel import get_locale
+
+    memo = current_app.extensions.setdefault("skiff_nav_links", {})
+    key = (str(get_locale() or ""), request.script_root)
+    links = memo.get(key)
+    if links is None:
+        links = []
+        for label, endpoints, fallback in NAVIGATION:
+            endpoint = next((e for e in endpoints if e in current_app.view_functions), None)
+            links.append((str(label), url_for(endpoint) if endpoint else fallback))
+        memo[key] = links
+    return list(links)
+
+
+def site_url(endpoint: str, **values: str) -> str:
+    """``url_for(endpoint, **values)`` for a URL that is the same on every request (a static
+    file, a fixed page), built once per URL root: the site's frame links a dozen of them on
+    every page."""
     from flask import url_for
 
-    links = []
-    for label, endpoints, fallback in NAVIGATION:
-        endpoint = next((e for e in endpoints if e in current_app.view_functions), None)
-        links.append((str(label), url_for(endpoint) if endpoint else fallback))
-    return links
+    memo = current_app.extensions.setdefault("skiff_site_urls", {})
+    key = (request.script_root, endpoint, tuple(sorted(values.items())))
+    url = memo.get(key)
+    if url is None:
+        url = memo[key] = url_for(endpoint, **values)
+    return url
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -114,6 +135,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals.update(
         nav_links=nav_links,
+        site_url=site_url,
         role_label=role_label,
         format_date=format_date,
         format_datetime=format_datetime,
