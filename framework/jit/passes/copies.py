@@ -2,9 +2,11 @@
 
 Attention's backward joins the query, key and value gradients: each is a transposed view
 ``(B, T, H, D)`` reshaped to ``(B, T, H*D)`` — a copy, because the view is not contiguous —
-and the three copies are then concatenated (a second copy). Concatenating the ``(B, T, H, D)``
-views along ``H`` writes the same elements in the same order, so the program concatenates
-the views directly and reshapes the (contiguous) result: one copy instead of two.
+and the three copies are then concatenated (a second copy). Joining the ``(B, T, H, D)``
+views along ``H`` gives the same elements in the same order, so the program writes each view
+straight into its slice of one contiguous ``(B, T, 3H, D)`` array (``empty`` + ``setitem``;
+``concatenate`` would lay its result out like its transposed inputs) and reshapes that array
+(a free view): one copy instead of two.
 
 The rewrite applies when every operand is a reshape read by nothing else, merging the
 operand's axes from the concatenation axis on into that last axis, with the same trailing
@@ -77,6 +79,13 @@ def _rewrite(graph: Graph, n: Node, producer: dict, uses: dict) -> list[Node] | 
     if int(np.prod(joined_shape)) != int(np.prod(out.shape)):
         return None
     joined = graph.new_value(joined_shape, out.dtype)
-    return [Node("concatenate", (list(sources),), {"axis": k}, [joined], [], n.scope),
-            Node("reshape", (Ref(joined), tuple(out.shape)), {}, [n.outputs[0]], [],
-                 n.scope)]
+    new = [Node("empty", (joined_shape, np.dtype(out.dtype)), {}, [joined], [], n.scope)]
+    start = 0
+    for src in sources:
+        width = graph.values[src.id].shape[k]
+        index = (slice(None),) * k + (slice(start, start + width),)
+        new.append(Node("setitem", (Ref(joined), index, src), {}, [], [joined], n.scope))
+        start += width
+    new.append(Node("reshape", (Ref(joined), tuple(out.shape)), {}, [n.outputs[0]], [],
+                    n.scope))
+    return new

@@ -2,12 +2,14 @@
 
 ``F.cross_entropy(logits, target)`` (class indices, mean over the targets that are not
 ``ignore_index``) traces as about twenty primitives on small arrays — log-softmax, the
-picked log-probabilities, the count of valid targets and its guarded reciprocal, the
-one-hot matrix, ``softmax - onehot`` scaled per row. In a training step the graph holds
-both the loss and that gradient, so the whole subgraph becomes one kernel that returns
-both: on the NumPy backend a dozen array calls instead of twenty-odd primitives (each a
-Python call with its own checks and temporaries), with the same operations in the same
-order, so the same bits. Other backends run the primitives of the original subgraph.
+picked log-probabilities, the count of valid targets and its guarded reciprocal, then the
+gradient ``softmax - onehot`` (1 subtracted at the targets) scaled per row. In a training
+step the graph holds both the loss and that gradient, so the whole subgraph becomes one
+kernel that returns both: on the NumPy backend a dozen array calls instead of twenty-odd
+primitives (each a Python call with its own checks and temporaries), with the same
+operations in the same order, so the same bits. Other backends run the primitives of the
+original subgraph. Saved programs never hold the kernel: passes run when a program is built
+or loaded.
 
 The pattern is recognised exactly (every link, constant and shape is checked); anything
 else — class weights, other reductions, an upstream gradient other than the loss's own —
@@ -71,6 +73,16 @@ def _check(ok: bool) -> None:
         raise _NoMatch
 
 
+def _is_arange(g: Graph, m: _Matcher, a: Any, rows: int) -> bool:
+    """Whether ``a`` is ``0, 1, ..., rows - 1`` (a folded constant or an ``arange`` node)."""
+    if type(a) is Ref and a.id in g.consts:
+        ar = m.const(a)
+        return ar.shape == (rows,) and ar.dtype.kind in "iu" and bool(
+            (ar == np.arange(rows)).all())
+    n = m.node(a, "arange")
+    return n.args in ((rows,), (0, rows)) and not n.kwargs
+
+
 def _match(g: Graph, m: _Matcher, li: int, lsm: Node) -> dict:
     """The pattern around ``lsm = log_softmax(x, axis=1)``; raises _NoMatch."""
     _check(lsm.kwargs == {"axis": 1} and len(lsm.args) == 1 and type(lsm.args[0]) is Ref)
@@ -84,9 +96,7 @@ def _match(g: Graph, m: _Matcher, li: int, lsm: Node) -> dict:
     #                               inv)), dt)
     _, pick = m.user(lv, "getitem")
     _check(len(pick.args) == 2 and isinstance(pick.args[1], tuple) and len(pick.args[1]) == 2)
-    ar = m.const(pick.args[1][0])
-    _check(ar.shape == (rows,) and ar.dtype.kind in "iu"
-           and bool((ar == np.arange(rows)).all()))
+    _check(_is_arange(g, m, pick.args[1][0], rows))
     ts_ref = pick.args[1][1]
     ts = m.node(ts_ref, "where", 3)
     valid = m.node(ts.args[0], "not_equal", 2)
@@ -123,33 +133,34 @@ def _match(g: Graph, m: _Matcher, li: int, lsm: Node) -> dict:
     _check(len(asarr.args) == 1 and not asarr.kwargs)
     li_loss, loss = m.user(asarr.outputs[0], "astype")
     _check(len(loss.args) == 2 and np.dtype(loss.args[1]) == dt and not loss.kwargs)
-    # gradient: d = exp(L) - astype(equal(arange(1, C), reshape(ts, (M, 1))), dt);
-    #           multiply(d, reshape(multiply(cf, inv), (M, 1)), out=d)
-    _, sm = m.user(lv, "exp")
+    # gradient: d = exp(L); d[rows, ts] = d[rows, ts] - 1.0 (softmax - onehot);
+    # multiply(d, reshape(multiply(cf, inv), (M, 1)), out=d)
+    ei, sm = m.user(lv, "exp")
     _check(len(sm.args) == 1 and not sm.kwargs)
-    si, sub = m.user(sm.outputs[0], "subtract")
-    _check(len(sub.args) == 2 and _same(sub.args[0], sm.outputs[0]) and not sub.kwargs)
-    ohf = m.node(sub.args[1], "astype", 2)
-    _check(np.dtype(ohf.args[1]) == dt)
-    oh = m.node(ohf.args[0], "equal", 2)
-    arc = m.const(oh.args[0])
-    _check(arc.shape == (1, classes) and arc.dtype.kind in "iu"
-           and bool((arc == np.arange(classes)).all()))
-    ts2 = m.node(oh.args[1], "reshape", 2)
-    _check(_same(ts2.args[0], ts.outputs[0]) and tuple(ts2.args[1]) == (rows, 1))
-    d = sub.outputs[0]
-    mi, scale = m.user(d, "multiply", lambda n: n.mutates == [d])
+    d, start = sm.outputs[0], ei
+    _, got = m.user(d, "getitem")
+    _check(len(got.args) == 2 and got.args[1] == pick.args[1])
+    _, dec = m.user(got.outputs[0], "subtract")
+    _check(len(dec.args) == 2 and _same(dec.args[0], got.outputs[0]) and dec.args[1] == 1.0
+           and type(dec.args[1]) is float and not dec.kwargs)
+    _, put = m.user(dec.outputs[0], "setitem")
+    _check(len(put.args) == 3 and _same(put.args[0], d) and put.args[1] == pick.args[1]
+           and _same(put.args[2], dec.outputs[0]) and put.mutates == [d])
+    drop = {id(loss), id(sm), id(got), id(dec), id(put)}
+    inner = {id(got), id(put)}
+    mi, scale = m.user(d, "multiply", lambda n: n.mutates == [d] and "out" in n.kwargs)
     _check(len(scale.args) == 2 and _same(scale.args[0], d) and not scale.outputs
            and set(scale.kwargs) == {"out"} and _same(scale.kwargs["out"], d))
     sct = m.node(scale.args[1], "reshape", 2)
     _check(tuple(sct.args[1]) == (rows, 1))
     sc = m.node(sct.args[0], "multiply", 2)
     _check(_same(sc.args[0], cf.outputs[0]) and _same(sc.args[1], inv.outputs[0]))
-    # nothing reads the unscaled gradient, nothing else writes it
-    _check(all(i == mi for i, _ in m.users.get(d, ()) if si < i <= mi))
-    _check(all(n is scale or d not in n.mutates for n in g.nodes))
+    drop.add(id(scale))
+    # nothing else reads the unfinished gradient, nothing else writes it
+    _check(all(i == mi or id(n) in inner for i, n in m.users.get(d, ()) if start < i <= mi))
+    _check(all(n is scale or id(n) in inner or d not in n.mutates for n in g.nodes))
     return {"x": x, "t": t.id, "ignore": ignore, "loss": loss.outputs[0], "grad": d,
-            "rows": rows, "classes": classes, "drop": {id(loss), id(sub), id(scale)},
+            "rows": rows, "classes": classes, "drop": drop,
             "at": min(li_loss, mi), "from": li}
 
 
@@ -203,7 +214,6 @@ def build_kernel(node: Node, bk: Any) -> Any:
     if not all(type(v) is int for v in (ignore, rows, classes)) or rows < 1 or classes < 1:
         raise ValueError("softmax_xent: malformed node attributes")
     arange = bk.arange(rows)
-    onehot_cols = bk.reshape(bk.arange(classes), (1, classes))
     if type(bk) is _numpy_backend.NumpyBackend:
         return _numpy_kernel(ignore, arange)
 
@@ -221,8 +231,9 @@ def build_kernel(node: Node, bk: Any) -> Any:
         inv = bk.where(empty, bk.asarray(float("nan"), dtype=dt),
                        bk.divide(one, bk.where(empty, one, den)))
         loss = bk.astype(bk.asarray(bk.multiply(total, inv)), dt)
-        oh = bk.astype(bk.equal(onehot_cols, bk.reshape(ts, (rows, 1))), dt)
-        d = bk.subtract(bk.exp(lsm), oh)
+        d = bk.exp(lsm)
+        at = (arange, ts)
+        bk.setitem(d, at, bk.subtract(bk.getitem(d, at), 1.0))
         bk.multiply(d, bk.reshape(bk.multiply(cf, inv), (rows, 1)), out=d)
         return loss, d
 
