@@ -133,6 +133,19 @@ def find_model(namespace: str, name: str) -> ZooModel | None:
         ZooModel.namespace == (namespace or "").strip().lower(), ZooModel.name == name))
 
 
+def find_model_and_latest(namespace: str, name: str) -> tuple[ZooModel | None,
+                                                               ModelVersion | None]:
+    """The model and its latest version (None without versions) in one query: a model's
+    page needs both."""
+    found = db.session().execute(
+        select(ZooModel, ModelVersion)
+        .outerjoin(ModelVersion, (ModelVersion.model_id == ZooModel.id)
+                   & (ModelVersion.number == ZooModel.latest_number))
+        .where(ZooModel.namespace == (namespace or "").strip().lower(),
+               ZooModel.name == name)).first()
+    return (found[0], found[1]) if found is not None else (None, None)
+
+
 def model_url(model: ZooModel, **params: Any) -> str:
     return url_for("zoo.model", namespace=model.namespace, name=model.name, **params)
 
@@ -445,9 +458,10 @@ def versions_of(model: ZooModel, limit: int = 200) -> list:
 def tags_of(model: ZooModel) -> dict[int, list[str]]:
     """Tag names by version id."""
     out: dict[int, list[str]] = {}
-    for tag in db.session().scalars(select(ModelTag).where(ModelTag.model_id == model.id)
-                                    .order_by(ModelTag.name)):
-        out.setdefault(tag.version_id, []).append(tag.name)
+    for version_id, name in db.session().execute(
+            select(ModelTag.version_id, ModelTag.name).where(ModelTag.model_id == model.id)
+            .order_by(ModelTag.name)):
+        out.setdefault(version_id, []).append(name)
     return out
 
 

@@ -186,11 +186,14 @@ def upload(namespace: str, name: str):
 
 @bp.get("/<namespace>/<name>")
 def model(namespace: str, name: str):
-    model = _model_or_404(namespace, name)
     ref = request.args.get("version", "").strip()[:64] or None
-    version = services.resolve_version(model, ref)
-    if ref is not None and version is None:
+    model, version = services.find_model_and_latest(namespace, name)
+    if not services.can_view(model, current_user):
         abort(404)
+    if ref is not None:
+        version = services.resolve_version(model, ref)
+        if version is None:
+            abort(404)
     job = None
     if version is not None and version.validation_status in ("queued", "running") \
             and version.validation_job_id:
