@@ -28,6 +28,7 @@ from ..analysis import alias_groups
 from ..ir import Graph, Node, Ref
 
 OP = "softmax_xent"
+MAX_ROWS = 1 << 28  # the largest array a loaded program may hold
 
 
 class _NoMatch(Exception):
@@ -211,14 +212,17 @@ def build_kernel(node: Node, bk: Any) -> Any:
         ignore, rows, classes = e["ignore_index"], e["rows"], e["classes"]
     except KeyError:
         raise ValueError("softmax_xent: malformed node attributes") from None
-    if not all(type(v) is int for v in (ignore, rows, classes)) or rows < 1 or classes < 1:
+    if not all(type(v) is int for v in (ignore, rows, classes)) or not (
+            0 < rows <= MAX_ROWS and 0 < classes <= MAX_ROWS):
         raise ValueError("softmax_xent: malformed node attributes")
     arange = bk.arange(rows)
+    shape = (rows, classes)
     if type(bk) is _numpy_backend.NumpyBackend:
-        return _numpy_kernel(ignore, arange)
+        return _numpy_kernel(ignore, arange, shape)
 
     def softmax_xent(x: Any, t: Any) -> tuple:
         # the primitives of the recognised subgraph, in its order
+        _check_shapes(x, t, shape)
         dt = x.dtype
         valid = bk.not_equal(t, ignore)
         ts = bk.where(valid, t, 0)
@@ -240,12 +244,20 @@ def build_kernel(node: Node, bk: Any) -> Any:
     return softmax_xent
 
 
-def _numpy_kernel(ignore: int, arange: np.ndarray) -> Any:
+def _check_shapes(x: Any, t: Any, shape: tuple) -> None:
+    if tuple(x.shape) != shape or tuple(t.shape) != shape[:1]:
+        raise ValueError(f"softmax_xent: logits {tuple(x.shape)} and targets "
+                         f"{tuple(t.shape)} do not match the program's {shape}")
+
+
+def _numpy_kernel(ignore: int, arange: np.ndarray, shape: tuple) -> Any:
     from ...backend.fused import log_softmax
 
     exp, multiply, not_equal, add_reduce = np.exp, np.multiply, np.not_equal, np.add.reduce
 
     def softmax_xent(x: np.ndarray, t: np.ndarray) -> tuple:
+        if x.shape != shape or t.shape != shape[:1]:
+            _check_shapes(x, t, shape)
         dt = x.dtype
         valid = not_equal(t, ignore)
         ts = np.where(valid, t, 0)

@@ -58,3 +58,45 @@ def test_values_are_dropped_after_their_last_read():
                                rtol=1e-5)
     src = f.last_program.exe._planned.source
     assert "del v" in src
+
+
+def _saved(tmp_path):
+    import os
+
+    path = str(tmp_path / "mlp")
+    fw.manual_seed(0)
+    model = fw.nn.Sequential(fw.nn.Linear(4, 8), fw.nn.ReLU(), fw.nn.Linear(8, 2))
+    fw.jit.save(model, path, [fw.jit.InputSpec([None, 4])])
+    return path, os.path.join(path, "graph.json")
+
+
+def test_a_tampered_program_cannot_inject_code_through_names(tmp_path):
+    import json
+    import os
+
+    path, gpath = _saved(tmp_path)
+    doc = json.load(open(gpath, encoding="utf-8"))
+    marker = tmp_path / "pwned"
+    doc["nodes"][0]["kwargs"] = {f"x=0) or open({str(marker)!r}, 'w') or (0": 1}
+    with open(gpath, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+    loaded = fw.jit.load(path)
+    with pytest.raises(TypeError):
+        loaded(fw.ones(3, 4))
+    assert not os.path.exists(marker)
+
+
+def test_a_tampered_program_naming_jit_kernels_runs_only_checked_kernels(tmp_path):
+    import json
+
+    path, gpath = _saved(tmp_path)
+    doc = json.load(open(gpath, encoding="utf-8"))
+    node = doc["nodes"][0]
+    node["op"] = "softmax_xent"
+    node["extra"] = {"ignore_index": -100, "rows": 10 ** 12, "classes": 3}
+    node["args"] = node["args"][:1] + node["args"][:1]
+    with open(gpath, "w", encoding="utf-8") as fh:
+        json.dump(doc, fh)
+    loaded = fw.jit.load(path)
+    with pytest.raises(ValueError, match="softmax_xent"):
+        loaded(fw.ones(3, 4))
