@@ -57,34 +57,28 @@ class Node:
 def _topo_order(roots: Sequence[Node]) -> list[Node]:
     """Nodes reachable from ``roots``, each before the nodes its inputs come from."""
     order: list[Node] = []
-    seen: set[int] = set()
+    seen: set[Node] = set()  # nodes hash by identity
+    add = seen.add
     for root in roots:
-        if id(root) in seen:
+        if root in seen:
             continue
-        seen.add(id(root))
-        stack: list[tuple[Node, int]] = [(root, 0)]
+        add(root)
+        stack = [(root, iter(root.inputs))]
         while stack:
-            node, i = stack[-1]
-            inputs = node.inputs
-            while i < len(inputs):
-                t = inputs[i]
-                i += 1
-                child = t._node if t is not None else None
-                if child is not None and id(child) not in seen:
-                    seen.add(id(child))
-                    stack[-1] = (node, i)
-                    stack.append((child, 0))
+            node, it = stack[-1]
+            for t in it:
+                if t is None:
+                    continue
+                child = t._node
+                if child is not None and child not in seen:
+                    add(child)
+                    stack.append((child, iter(child.inputs)))
                     break
             else:
                 stack.pop()
                 order.append(node)
     order.reverse()
     return order
-
-
-def _accumulate(slot: list, i: int, g: Any) -> None:
-    prev = slot[i]
-    slot[i] = g if prev is None else prev + g
 
 
 def run_backward(
@@ -101,8 +95,6 @@ def run_backward(
     (``Tensor.backward``). Otherwise the gradients with respect to ``inputs`` are returned
     and no ``.grad`` is touched (``fw.grad``).
     """
-    from ..tensor import Tensor
-
     capture_leaf: dict[int, int] = {}
     capture_node: dict[tuple[int, int], int] = {}
     results: list[Any] = []
@@ -118,9 +110,11 @@ def run_backward(
             else:
                 capture_node[(id(t._node), t._idx)] = pos
 
-    pending: dict[int, list] = {}
+    pending: dict[Node, list] = {}  # node -> gradients of its outputs so far
     roots: list[Node] = []
     fresh: set[int] = set()  # ids of arrays that .grad may keep without copying
+    # the usual loss.backward(): leaves' gradients go straight into .grad (inlined below)
+    plain = inputs is None and not create_graph
 
     def deliver(t: Any, g: Any) -> None:
         node = t._node
@@ -139,7 +133,8 @@ def run_backward(
             if not create_graph:
                 if g.requires_grad:
                     g = g.detach()
-                if id(g.data) in fresh or g.data.base is not None or not g.data.flags.writeable:
+                d = g.data
+                if id(d) in fresh or d.base is not None or not d.flags.writeable:
                     g = g.clone()
                 fresh.add(id(g.data))
             if t.grad is None:
@@ -147,11 +142,12 @@ def run_backward(
             else:
                 t.grad = t.grad + g if create_graph else _add_into(t.grad, g)
             return
-        slot = pending.get(id(node))
+        slot = pending.get(node)
         if slot is None:
-            n_out = len(node.out_meta) if node.out_meta else 1
-            slot = pending[id(node)] = [None] * n_out
-        _accumulate(slot, t._idx, g)
+            slot = pending[node] = [None] * (len(node.out_meta) if node.out_meta else 1)
+        i = t._idx
+        prev = slot[i]
+        slot[i] = g if prev is None else prev + g
 
     for out, g in zip(outputs, grad_outputs, strict=True):
         if not out.requires_grad:
@@ -169,7 +165,7 @@ def run_backward(
     get = pending.get
     try:
         for node in _topo_order(roots):
-            grads = pop(id(node), None)
+            grads = pop(node, None)
             if grads is None:
                 continue
             backward = node.backward
@@ -204,7 +200,7 @@ def run_backward(
                 in_grads = backward(grads[0])
             else:
                 filled = [
-                    g if g is not None else Tensor._wrap(bk.zeros(shape, dtype), bk)
+                    g if g is not None else _wrap(bk.zeros(shape, dtype), bk)
                     for g, (shape, dtype, bk) in zip(grads, node.out_meta, strict=True)
                 ]
                 in_grads = backward(*filled)
@@ -223,15 +219,25 @@ def run_backward(
                     )
                 child = t._node
                 if child is None:
-                    deliver(t, g)
+                    if plain and t._hooks is None and not g.requires_grad:
+                        # a leaf's .grad, inline: keep the fresh array of the rule
+                        d = g.data
+                        if id(d) in fresh or d.base is not None or not d.flags.writeable:
+                            g = g.clone()
+                            d = g.data
+                        fresh.add(id(d))
+                        acc = t.grad
+                        t.grad = g if acc is None else _add_into(acc, g)
+                    else:
+                        deliver(t, g)
                     continue
-                # deliver to an inner node, inline (the common case)
-                slot = get(id(child))
+                # an inner node's output gradient, inline (the common case)
+                slot = get(child)
                 if slot is None:
                     if child.out_meta is None:
-                        pending[id(child)] = [g]
+                        pending[child] = [g]
                         continue
-                    slot = pending[id(child)] = [None] * len(child.out_meta)
+                    slot = pending[child] = [None] * len(child.out_meta)
                 i = t._idx
                 prev = slot[i]
                 slot[i] = g if prev is None else prev + g
@@ -247,6 +253,12 @@ def run_backward(
                 "pass allow_unused=True to get None for it"
             )
     return results
+
+
+def _wrap(data: Any, bk: Any) -> Any:
+    from ..tensor import Tensor  # the tensor module imports this one
+
+    return Tensor._wrap(data, bk)
 
 
 def _add_into(acc: Any, g: Any) -> Any:

@@ -11,18 +11,30 @@ import numpy as np
 
 def softmax(x, axis=-1):
     """exp(x - max) / sum(exp(x - max)) along ``axis``."""
-    m = np.max(x, axis=axis, keepdims=True) if x.size else x
+    if x.dtype.kind != "f" or not x.size:
+        m = np.max(x, axis=axis, keepdims=True) if x.size else x
+        with np.errstate(invalid="ignore"):
+            e = np.exp(x - m)
+            return e / np.sum(e, axis=axis, keepdims=True)
+    # the ufunc reductions called directly and the temporaries reused in place: the same
+    # values, with less overhead on the small rows of a loss or an attention map
     with np.errstate(invalid="ignore"):
-        e = np.exp(x - m)
-        return e / np.sum(e, axis=axis, keepdims=True)
+        e = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+        e = np.exp(e, out=e)
+        return np.divide(e, np.add.reduce(e, axis=axis, keepdims=True), out=e)
 
 
 def log_softmax(x, axis=-1):
     """x - max - log(sum(exp(x - max))) along ``axis``."""
-    m = np.max(x, axis=axis, keepdims=True) if x.size else x
+    if x.dtype.kind != "f" or not x.size:
+        m = np.max(x, axis=axis, keepdims=True) if x.size else x
+        with np.errstate(invalid="ignore", divide="ignore"):
+            s = x - m
+            return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
     with np.errstate(invalid="ignore", divide="ignore"):
-        s = x - m
-        return s - np.log(np.sum(np.exp(s), axis=axis, keepdims=True))
+        s = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+        return np.subtract(s, np.log(np.add.reduce(np.exp(s), axis=axis, keepdims=True)),
+                           out=s)
 
 
 def gelu(x):

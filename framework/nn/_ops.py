@@ -954,7 +954,8 @@ def cross_entropy_indices(x: Tensor, target: Any, weight: Tensor | None, ignore_
                          f"{ignore_index}), got values from {int(bk.min(ts))} to "
                          f"{int(bk.max(ts))}")
     lsm = bk.log_softmax(x.data, axis=1)
-    picked = bk.getitem(lsm, (bk.arange(m), ts))  # one gather (take_along_axis costs more)
+    rows = bk.arange(m)
+    picked = bk.getitem(lsm, (rows, ts))  # one gather (take_along_axis costs more)
     coef = bk.astype(valid, x.dtype)
     if weight is not None:
         coef = bk.multiply(coef, bk.take(bk.astype(weight.data, x.dtype), ts))
@@ -975,20 +976,22 @@ def cross_entropy_indices(x: Tensor, target: Any, weight: Tensor | None, ignore_
             total = bk.multiply(total, inv)
         out = wrap(bk.astype(bk.asarray(total), x.dtype), bk)
     if recording(x):
-        onehot = wrap(bk.equal(bk.reshape(bk.arange(c), (1, c)), bk.reshape(ts, (m, 1))), bk)
         scale = bk.multiply(coef, inv) if reduction == "mean" else coef
         scale_t = wrap(bk.reshape(bk.astype(scale, x.dtype), (m, 1)), bk)
-        sm = bk.exp(lsm)
 
         def grad(g: Tensor) -> Tensor:
             if not grad_mode.enabled and g.dtype == x.dtype:
-                # plain backward: (softmax - onehot) * scale * g on the arrays
+                # plain backward: (softmax - onehot) * scale * g on the arrays; subtracting
+                # 1 at the targets of a copy of the softmax gives the bits of sm - onehot
                 gd = bk.reshape(g.data, (m, 1)) if reduction == "none" else g.data
-                d = bk.subtract(sm, bk.astype(onehot.data, x.dtype))
+                d = bk.exp(lsm)
+                bk.setitem(d, (rows, ts), bk.subtract(bk.getitem(d, (rows, ts)), 1.0))
                 return wrap(bk.multiply(d, bk.multiply(scale_t.data, gd), out=d), bk)
             from ..ops import softmax
 
-            p = softmax(x, 1) if grad_mode.enabled else wrap(sm, bk)
+            onehot = wrap(bk.equal(bk.reshape(bk.arange(c), (1, c)), bk.reshape(ts, (m, 1))),
+                          bk)
+            p = softmax(x, 1) if grad_mode.enabled else wrap(bk.exp(lsm), bk)
             gg = g.reshape(m, 1) if reduction == "none" else g
             return (p - onehot.astype(x.dtype)) * (scale_t * gg)
 

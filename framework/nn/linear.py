@@ -54,7 +54,12 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return _ops.linear(input, self.weight, self.bias)
+        # the parameters straight from their dict (attribute access goes through the
+        # Python-level __getattr__, a measurable share of a small layer's call)
+        params = self._parameters
+        w = params["weight"] if "weight" in params else self.weight
+        b = params["bias"] if "bias" in params else self.bias
+        return _ops.linear(input, w, b)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

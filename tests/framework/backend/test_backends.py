@@ -59,7 +59,10 @@ class BoxBackend(Backend):
         return Boxed(np.asarray(obj.a if isinstance(obj, Boxed) else obj, dtype=dtype))
 
     def setitem(self, x, index, value):
-        x.a[index] = value.a if isinstance(value, Boxed) else value
+        # index arrays (integer or bool, as in getitem) are this backend's arrays too
+        unbox = lambda i: i.a if isinstance(i, Boxed) else i  # noqa: E731
+        index = tuple(map(unbox, index)) if isinstance(index, tuple) else unbox(index)
+        x.a[index] = unbox(value)
 
     def add(self, x, y, out=None, **kw):
         r = np.add(x.a if isinstance(x, Boxed) else x, y.a if isinstance(y, Boxed) else y, **kw)
