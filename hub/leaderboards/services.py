@@ -1034,8 +1034,9 @@ def board(bench_id: str, filters: BoardFilters) -> list[dict[str, Any]]:
     return rows
 
 
-def cached_fragment(key: tuple) -> str | None:
-    """A rendered piece of a board page cached for the current board generation."""
+def cached_fragment(key: tuple) -> Any:
+    """A rendered piece of a board page (or a value worked out from the boards) cached for
+    the current board generation."""
     cache = board_cache()
     generation = current_generation()
     with cache.lock:
@@ -1045,7 +1046,7 @@ def cached_fragment(key: tuple) -> str | None:
         return cache.boards.get(key)
 
 
-def store_fragment(key: tuple, html: str) -> None:
+def store_fragment(key: tuple, html: Any) -> None:
     cache = board_cache()
     generation = current_generation()
     with cache.lock:

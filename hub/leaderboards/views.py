@@ -93,8 +93,12 @@ def board(bench_id: str):
     filters = services.BoardFilters.from_args(request.args)
     rows = services.board(bench_id, filters)
     page = _page()
-    backends = sorted({r["backend"] for r in services.board(
-        bench_id, services.BoardFilters(verified_only=False))})
+    # The backend menu lists every backend on the board: worked out once per generation.
+    backends = services.cached_fragment(("backends", bench_id))
+    if backends is None:
+        backends = sorted({r["backend"] for r in services.board(
+            bench_id, services.BoardFilters(verified_only=False))})
+        services.store_fragment(("backends", bench_id), backends)
     return render_template("leaderboards/board.html", bench_id=bench_id, scenario=scenario,
                            filters=filters, total=len(rows), page=page,
                            table=_board_table(bench_id, filters, rows, page),
