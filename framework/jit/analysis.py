@@ -27,7 +27,7 @@ FRESH_OPS = frozenset({
     "matmul", "outer",
     "softmax", "log_softmax", "gelu", "layer_norm", "im2col", "conv2d", "attention",
     "random_uniform", "random_normal", "random_integers", "random_permutation",
-    "fused_elementwise", "sum_blas", "softmax_xent",
+    "fused_elementwise", "sum_blas", "softmax_xent", "pool_hits",
 })
 
 # elementwise ufuncs of the reference backend (candidates for fusion and in-place results)

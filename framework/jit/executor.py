@@ -22,7 +22,8 @@ _wrap = Tensor._wrap
 
 RANDOM_OPS = frozenset({"random_uniform", "random_normal", "random_integers",
                         "random_permutation"})
-JIT_OPS = frozenset({"fused_elementwise", "sum_blas", "softmax_xent", "host_call"})
+JIT_OPS = frozenset({"fused_elementwise", "sum_blas", "softmax_xent", "pool_hits",
+                     "host_call"})
 KNOWN_OPS = frozenset(PRIMITIVES) | RANDOM_OPS | JIT_OPS
 
 
@@ -100,6 +101,10 @@ def kernel(op: str, bk: Any, node: Node | None = None) -> Any:
         from .passes.xent import build_kernel as build_xent
 
         return build_xent(node, bk)
+    if op == "pool_hits":
+        from .passes.pool import build_kernel as build_pool
+
+        return build_pool(node, bk)
     if op in RANDOM_OPS or op in PRIMITIVES:
         fn = getattr(bk, op, None)
         if fn is None:

@@ -18,6 +18,7 @@ from . import (
     decompose,
     fusion,
     memory,
+    pool,
     reduce_blas,
     simplify,
     tiling,
@@ -30,6 +31,7 @@ PIPELINE = [
     ("decompose", decompose.run),
     ("cse", cse.run),
     ("xent", xent.run),
+    ("pool", pool.run),
     ("dce", dce.run),
     ("copies", copies.run),
     ("batch_fold", batch_fold.run),
@@ -40,7 +42,8 @@ PIPELINE = [
 ]
 
 __all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "copies", "cse", "dce",
-           "decompose", "fusion", "memory", "reduce_blas", "simplify", "tiling", "xent"]
+           "decompose", "fusion", "memory", "pool", "reduce_blas", "simplify", "tiling",
+           "xent"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:

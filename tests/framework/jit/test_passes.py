@@ -13,7 +13,7 @@ from framework.jit.executor import Executable
 
 PASSES = dict(passes.PIPELINE)
 PREREQUISITES = {"simplify": ("constant_folding",), "decompose": ("constant_folding",),
-                 "memory": ("fusion",)}
+                 "xent": ("constant_folding", "simplify"), "memory": ("fusion",)}
 
 
 def _program(fn, *args):
@@ -148,7 +148,9 @@ def test_cnn_keeps_outputs_and_gradients():
                           nn.Linear(8 * 2 * 2, 3))
     fn = _loss_and_grads(model, lambda m, x, y: F.cross_entropy(m(x), y))
     graph, inputs, state = _program(fn, fw.randn(4, 1, 8, 8), fw.randint(0, 3, (4,)))
-    _check_all_passes(graph, inputs, state, rtol=1e-4, atol=1e-5)
+    stats = _check_all_passes(graph, inputs, state, rtol=1e-4, atol=1e-5)
+    assert stats["pool"]["fused"] == 1  # the max-pool's gradient masks: one kernel
+    assert stats["xent"]["fused"] == 1
 
 
 class EncoderBlock(nn.Module):

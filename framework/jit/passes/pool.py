@@ -1,0 +1,166 @@
+"""Max-pool masks: which element of each window gets the gradient, as one ``pool_hits`` kernel.
+
+``max_pool2d`` over tiling windows takes the maximum of the ``K = kh*kw`` window-offset
+views and, for its gradient, marks in each window the first element equal to the maximum —
+or, in a window holding NaN, its last NaN (as PyTorch picks them). Traced, that is a scan of
+about ``6K`` boolean primitives (``equal``, ``greater``, ``logical_or`` and a reverse
+``isnan`` scan). The kernel computes the same masks with ``3K - 2`` array operations, and
+skips the NaN scan when the maxima hold no NaN (a window with a NaN has a NaN maximum,
+since ``maximum`` propagates it): the same masks, bit for bit.
+
+The pass finds the scan by recomputing, from the views and the maximum, the exact nodes
+eager mode records (every link is checked); the intermediate masks it no longer needs are
+left to dead-code elimination.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...backend import numpy_backend as _numpy_backend
+from ..analysis import alias_groups
+from ..ir import Graph, Node, Ref
+
+OP = "pool_hits"
+
+
+class _NoMatch(Exception):
+    pass
+
+
+def run(graph: Graph) -> dict:
+    index: dict[tuple, tuple[int, int]] = {}  # (op, argument ids) -> (node index, output)
+    for i, n in enumerate(graph.nodes):
+        if (len(n.outputs) == 1 and not n.mutates and not n.kwargs and n.args
+                and all(type(a) is Ref for a in n.args)):
+            index.setdefault((n.op, tuple(a.id for a in n.args)), (i, n.outputs[0]))
+    groups = alias_groups(graph)
+    place: dict[int, Node] = {}
+    drop: set[int] = set()
+    for i, n in enumerate(graph.nodes):
+        views = _maximum_chain(graph, i, n)
+        if views is None:
+            continue
+        try:
+            found = _scan(graph, index, n.outputs[0], views)
+        except _NoMatch:
+            continue
+        at, last, finals = found
+        vals = n.outputs[0]
+        reads = {groups.find(v) for v in [vals] + views}
+        if any(groups.find(w) in reads for m in graph.nodes[at:last + 1] for w in m.mutates):
+            continue
+        if at in place:
+            continue
+        place[at] = Node(OP, tuple(Ref(v) for v in [vals] + views), {},
+                         [out for _, out in finals], [], graph.nodes[at].scope,
+                         {"nan_scan": np.dtype(graph.values[vals].dtype).kind == "f"})
+        drop |= {k for k, _ in finals}
+    if not place:
+        return {"fused": 0}
+    nodes = []
+    for i, n in enumerate(graph.nodes):
+        if i in place:
+            nodes.append(place[i])
+        if i not in drop:
+            nodes.append(n)
+    graph.nodes = nodes
+    return {"fused": len(place)}
+
+
+def _maximum_chain(graph: Graph, i: int, n: Node) -> list[int] | None:
+    """``vals = maximum(v0, v1)`` followed by ``maximum(vals, vk, out=vals)``: the views."""
+    if n.op != "maximum" or len(n.args) != 2 or n.kwargs or n.mutates or len(n.outputs) != 1 \
+            or not all(type(a) is Ref for a in n.args):
+        return None
+    vals = n.outputs[0]
+    views = [n.args[0].id, n.args[1].id]
+    for m in graph.nodes[i + 1:]:
+        if (m.op == "maximum" and m.mutates == [vals] and len(m.args) == 2
+                and type(m.args[0]) is Ref and m.args[0].id == vals and type(m.args[1]) is Ref
+                and set(m.kwargs) == {"out"} and type(m.kwargs["out"]) is Ref
+                and m.kwargs["out"].id == vals):
+            views.append(m.args[1].id)
+            continue
+        if vals in m.refs():
+            break
+    shapes = {graph.values[v].shape for v in views + [vals]}
+    return views if len(shapes) == 1 and len(set(views)) == len(views) else None
+
+
+def _scan(graph: Graph, index: dict, vals: int, views: list[int]) -> tuple:
+    """The recorded mask scan over ``views``: (first node index, last node index,
+    [(node index, output) of each final mask]); raises _NoMatch."""
+    used: list[int] = []
+
+    def get(op: str, *args: int) -> int:
+        hit = index.get((op, args))
+        if hit is None:
+            raise _NoMatch
+        used.append(hit[0])
+        return hit[1]
+
+    k_last = len(views) - 1
+    taken = get("equal", views[0], vals)
+    hits = [taken]
+    for k in range(1, len(views)):
+        eq = get("equal", views[k], vals)
+        hit = get("greater", eq, taken)
+        hits.append(hit)
+        if k < k_last:
+            taken = get("logical_or", taken, hit)
+    finals = list(hits)
+    if np.dtype(graph.values[vals].dtype).kind == "f":
+        seen = last = get("isnan", views[k_last])
+        finals[k_last] = get("logical_or", hits[k_last], last)
+        for k in range(k_last - 1, -1, -1):
+            nan = get("isnan", views[k])
+            last = get("greater", nan, seen)
+            if k > 0:
+                seen = get("logical_or", seen, last)
+            finals[k] = get("logical_or", hits[k], last)
+    producers = []
+    for out in finals:
+        idx = next(i for i, n in enumerate(graph.nodes) if n.outputs == [out])
+        producers.append((idx, out))
+    return min(used), max(used), producers
+
+
+def build_kernel(node: Node, bk: Any) -> Any:
+    """The callable of a ``pool_hits`` node: ``fn(vals, *views) -> masks``."""
+    nan_scan = node.extra.get("nan_scan")
+    if not isinstance(nan_scan, bool) or len(node.args) < 3 or \
+            len(node.outputs) != len(node.args) - 1:
+        raise ValueError("pool_hits: malformed node")
+    fast = type(bk) is _numpy_backend.NumpyBackend
+
+    def pool_hits(vals: Any, *views: Any) -> list:
+        for v in views:
+            if tuple(v.shape) != tuple(vals.shape):
+                raise ValueError(f"pool_hits: a view of shape {tuple(v.shape)} does not "
+                                 f"match the maxima's {tuple(vals.shape)}")
+        taken = bk.equal(views[0], vals)
+        hits = [taken]
+        if len(views) > 1:
+            taken = bk.copy(taken)
+        for k, v in enumerate(views[1:], 1):
+            hit = bk.greater(bk.equal(v, vals), taken)
+            hits.append(hit)
+            if k < len(views) - 1:
+                if fast:
+                    np.logical_or(taken, hit, out=taken)
+                else:
+                    taken = bk.logical_or(taken, hit)
+        if nan_scan and bool(bk.any(bk.isnan(vals))):
+            k_last = len(views) - 1
+            seen = last = bk.isnan(views[k_last])
+            hits[k_last] = bk.logical_or(hits[k_last], last)
+            for k in range(k_last - 1, -1, -1):
+                last = bk.greater(bk.isnan(views[k]), seen)
+                seen = bk.logical_or(seen, last)
+                hits[k] = bk.logical_or(hits[k], last)
+        return hits
+
+    return pool_hits

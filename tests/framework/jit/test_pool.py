@@ -1,0 +1,101 @@
+"""The max-pool mask pass: one kernel, the same masks (ties, NaN) as the recorded scan."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import framework as fw
+import framework.nn.functional as F
+from framework.backend import Backend
+from framework.jit import passes
+from framework.jit.executor import Executable
+
+
+def _graphs(fn, *args):
+    static = fw.jit.to_static(fn, passes=False)
+    static(*args)
+    prog = static.last_program
+    assert prog is not None, static.fallbacks
+    inputs = [args[i].data for i in prog.input_pos]
+    state = [t.data if attr == "data" else t.grad.data for t, attr in prog.state_bind]
+    plain, fused = prog.raw_graph.copy(), prog.raw_graph.copy()
+    passes.optimize(plain, skip=("pool",))
+    stats = dict(passes.optimize(fused))
+    return plain, fused, stats["pool"], inputs, state
+
+
+def _pool_grad(kernel, shape, stride=None):
+    w = fw.zeros(*shape, requires_grad=True)  # x + w: w's gradient is the input gradient
+
+    def fn(x):
+        out = F.max_pool2d(x + w, kernel, stride)
+        loss = (out * fw.arange(out.numel()).reshape(out.shape)).sum()
+        return out, *fw.grad(loss, [w])
+
+    return fn
+
+
+@pytest.mark.parametrize("kernel", [2, 3, (2, 3)])
+def test_masks_match_with_ties_and_nan(kernel):
+    rng = np.random.default_rng(0)
+    x = np.round(rng.standard_normal((2, 3, 12, 12)), 0).astype(np.float32)  # many ties
+    x[0, 0, 0, 1] = np.nan
+    x[0, 1, 3, :3] = np.nan  # several NaN in one window: the last one gets the gradient
+    plain, fused, stats, inputs, state = _graphs(_pool_grad(kernel, x.shape), fw.from_numpy(x))
+    assert stats["fused"] == 1
+    assert "isnan" not in [n.op for n in fused.nodes]
+    want = Executable(plain, fw.get_backend()).run(inputs, state)
+    got = Executable(fused, fw.get_backend()).run(inputs, state)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+    clean = np.nan_to_num(x)  # and the fast path, without NaN
+    got = Executable(fused, fw.get_backend()).run([clean], state)
+    want = Executable(plain, fw.get_backend()).run([clean], state)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+class Plain(Backend):
+    """A plug-in with no primitives of its own: every call runs on the reference."""
+
+    name = "pool-plain"
+
+
+def test_a_plug_in_backend_gets_the_same_masks():
+    x = np.round(np.random.default_rng(1).standard_normal((1, 2, 8, 8)), 0).astype(np.float32)
+    x[0, 0, 2, 2] = np.nan
+    plain, fused, stats, inputs, state = _graphs(_pool_grad(2, x.shape), fw.from_numpy(x))
+    assert stats["fused"] == 1
+    want = Executable(plain, fw.get_backend()).run(inputs, state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = Executable(fused, Plain()).run(inputs, state)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(np.asarray(a), b)
+
+
+def test_integer_pooling_and_overlapping_windows_are_handled():
+    xi = fw.from_numpy(np.arange(64, dtype=np.int64).reshape(1, 1, 8, 8) % 5)
+    plain, fused, stats, inputs, state = _graphs(lambda x: F.max_pool2d(x, 2) * 1, xi)
+    assert stats["fused"] == 0  # nothing records a mask without gradients
+    x = fw.randn(1, 2, 9, 9)
+    plain, fused, stats, inputs, state = _graphs(_pool_grad(3, x.shape), x)
+    assert stats["fused"] == 1
+    for a, b in zip(Executable(fused, fw.get_backend()).run(inputs, state),
+                    Executable(plain, fw.get_backend()).run(inputs, state), strict=True):
+        np.testing.assert_array_equal(a, b)
+    plain, fused, stats, _, _ = _graphs(_pool_grad(3, x.shape, stride=2), x)
+    assert stats["fused"] == 0  # overlapping windows take the general scan
+
+
+def test_malformed_kernel_nodes_are_refused():
+    from framework.jit.ir import Node, Ref
+    from framework.jit.passes.pool import build_kernel
+
+    for extra, outs in (({}, [4, 5]), ({"nan_scan": "yes"}, [4, 5]), ({"nan_scan": True}, [4])):
+        with pytest.raises(ValueError, match="pool_hits"):
+            build_kernel(Node("pool_hits", (Ref(0), Ref(1), Ref(2)), {}, outs, [], None, extra),
+                         fw.get_backend())
