@@ -21,25 +21,29 @@ from ..tensor import Tensor
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias`` as one op (``weight`` is ``(out_features, in_features)``)."""
     x, w = binary_operands(input, weight, "linear")
-    if w.ndim != 2:
+    xd, wd = x.data, w.data  # shapes read from the arrays: a layer call is on the hot path
+    wshape = wd.shape
+    if len(wshape) != 2:
         raise RuntimeError(f"linear: weight must be 2-D (out_features, in_features), got shape "
                            f"{tuple(w.shape)}")
-    if x.ndim == 0 or x.shape[-1] != w.shape[1]:
+    if xd.ndim == 0 or xd.shape[-1] != wshape[1]:
         raise RuntimeError(
             f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
             f"{tuple(w.shape)} (the last input dimension must be in_features={w.shape[1]})"
         )
     bk = x._bk
-    y = bk.matmul(x.data, bk.transpose(w.data, (1, 0)))
+    y = bk.matmul(xd, bk.transpose(wd, (1, 0)))
     b = None
     if bias is not None:
-        b = bias if bias.dtype == y.dtype else cast(bias, y.dtype)
-        if tuple(b.shape) not in ((w.shape[0],), (1,), ()):
+        b = bias if bias.data.dtype == y.dtype else cast(bias, y.dtype)
+        bd = b.data
+        if bd.shape not in ((wshape[0],), (1,), ()):
             raise RuntimeError(f"linear: bias of shape {tuple(b.shape)} does not match "
                                f"out_features={w.shape[0]}")
-        y = bk.add(y, b.data, out=y) if y.ndim else bk.add(y, b.data)
+        y = bk.add(y, bd, out=y) if y.ndim else bk.add(y, bd)
     out = wrap(y, bk)
-    if recording(x, w) or (b is not None and recording(b)):
+    if grad_mode.enabled and (x.requires_grad or w.requires_grad
+                              or (b is not None and b.requires_grad)):
         rx, rw = x.requires_grad, w.requires_grad
         rb = b is not None and b.requires_grad
         in_f, out_f = w.shape[1], w.shape[0]
