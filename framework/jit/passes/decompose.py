@@ -6,6 +6,11 @@ step both are in one graph, so the forward is rewritten to use the gradient's ``
 ``erf`` (and the scaling feeding it) move up to the forward, and GELU becomes
 ``x * ((erf + 1) * 0.5)`` — the same bits (scaling by 0.5 is exact), one ``erf`` instead of
 two. CSE and fusion then tidy up the rest.
+
+Likewise GELU's gradient needs ``cdf = erf * 0.5 + 0.5`` while its forward computed
+``erf + 1``: ``(erf + 1) * 0.5`` is the same number (halving is exact, and rounding commutes
+with it), so the gradient reuses the forward's sum — one pass over the activation instead
+of two.
 """
 
 from __future__ import annotations
@@ -76,7 +81,54 @@ def run(graph: Graph) -> dict:
             elif id(n) not in removed:
                 nodes.append(n)
         graph.nodes = nodes
-    return {"shared": shared}
+    cdf = _share_cdf(graph)
+    return {"shared": shared, **({"cdf_shared": cdf} if cdf else {})}
+
+
+def _share_cdf(graph: Graph) -> int:
+    """``b = erf * 0.5; b += 0.5`` after ``a = erf + 1.0`` becomes ``b = a * 0.5``."""
+    groups = alias_groups(graph)
+    written = {groups.find(m) for n in graph.nodes for m in n.mutates}
+    producer = {o: (i, n) for i, n in enumerate(graph.nodes) for o in n.outputs}
+    plus_one: dict[int, int] = {}  # erf value -> its "+ 1.0" value
+    shared = 0
+    drop: set[int] = set()
+    for i, n in enumerate(graph.nodes):
+        if _is_op(n, "add") and type(n.args[0]) is Ref and n.args[1] == 1.0 \
+                and type(n.args[1]) is float:
+            p = producer.get(n.args[0].id)
+            if p is not None and p[1].op == "erf" and groups.find(n.outputs[0]) not in written \
+                    and groups.find(n.args[0].id) not in written:
+                plus_one.setdefault(n.args[0].id, n.outputs[0])
+            continue
+        if not (_is_op(n, "multiply") and type(n.args[0]) is Ref and n.args[1] == 0.5
+                and type(n.args[1]) is float and n.args[0].id in plus_one):
+            continue
+        b = n.outputs[0]
+        nxt = next(((j, m) for j, m in enumerate(graph.nodes[i + 1:], i + 1)
+                    if b in m.refs()), None)
+        if nxt is None:
+            continue
+        j, m = nxt
+        if not (m.op == "add" and m.mutates == [b] and len(m.args) == 2
+                and type(m.args[0]) is Ref and m.args[0].id == b and m.args[1] == 0.5
+                and type(m.args[1]) is float and set(m.kwargs) == {"out"}
+                and type(m.kwargs["out"]) is Ref and m.kwargs["out"].id == b):
+            continue
+        dtype = graph.values[b].dtype
+        if graph.values[plus_one[n.args[0].id]].dtype != dtype:
+            continue
+        n.args = (Ref(plus_one[n.args[0].id]), 0.5)
+        drop.add(id(m))
+        shared += 1
+    if drop:
+        graph.nodes = [n for n in graph.nodes if id(n) not in drop]
+    return shared
+
+
+def _is_op(n: Node, op: str) -> bool:
+    return (n.op == op and len(n.args) == 2 and not n.kwargs and not n.mutates
+            and len(n.outputs) == 1)
 
 
 def _written_between(graph: Graph, groups: object, vid: int, start: int, stop: int) -> bool:

@@ -286,3 +286,27 @@ def test_reshapes_of_one_array_share_the_first_reshape():
     transposed = [n.outputs[0] for n in g.nodes if n.op == "transpose"
                   and n.args[0].id in g.inputs]
     assert sum(1 for s in sources if s in transposed) == 1
+
+
+def test_gelu_gradient_reuses_the_forward_cdf_bit_for_bit():
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 40), nn.GELU(), nn.Linear(40, 3))
+    params = list(model.parameters())
+
+    def fn(x):
+        loss = (model(x) ** 2).mean()
+        return (loss, *fw.grad(loss, params))
+
+    static = fw.jit.to_static(fn, passes=False)
+    x = fw.randn(50, 6) * 3
+    static(x)
+    prog = static.last_program
+    state = [t.data if attr == "data" else t.grad.data for t, attr in prog.state_bind]
+    plain, shared = prog.raw_graph.copy(), prog.raw_graph.copy()
+    passes.optimize(plain, skip=("decompose",))
+    report = dict(passes.optimize(shared))
+    assert report["decompose"].get("cdf_shared") == 1
+    want = Executable(plain, fw.get_backend()).run([x.data], state)
+    got = Executable(shared, fw.get_backend()).run([x.data], state)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
