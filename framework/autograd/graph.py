@@ -206,10 +206,14 @@ def run_backward(
                 in_grads = backward(*filled)
             if type(in_grads) is not tuple:
                 in_grads = (in_grads,)
+            inputs_of_node = node.inputs
             if not retain_graph:
+                # free what the node kept (its rule, saved tensors and input tensors) as soon
+                # as it has run: the activations' memory is reused by the rest of the backward
                 node.backward = None
                 node.saved = ()
-            for t, g in zip(node.inputs, in_grads, strict=False):
+                node.inputs = ()
+            for t, g in zip(inputs_of_node, in_grads, strict=False):
                 if g is None or t is None or not t.requires_grad:
                     continue
                 if g.data.shape != t.data.shape:
