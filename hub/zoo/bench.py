@@ -169,7 +169,8 @@ def run(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--requests", type=int, default=40,
                         help="requests per client and endpoint")
-    parser.add_argument("--threads", type=int, default=16, help="waitress worker threads")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="waitress worker threads (default 8, as `python app.py` serves)")
     args = parser.parse_args(argv)
 
     from hub import create_app, db

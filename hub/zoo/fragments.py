@@ -8,7 +8,8 @@ served again: there is nothing to invalidate, and nothing viewer-specific (the s
 user, CSRF tokens) is ever part of a cached piece. Old entries leave in least-recently-used
 order once a cache holds more than its size in bytes.
 
-Each server process has its own caches (a few megabytes each).
+Each server process has its own caches, bounded together at 96 MiB (a list row is about
+1 KB, a version's body 3–6 KB).
 """
 
 from __future__ import annotations
