@@ -7,6 +7,7 @@ plus a bias add, ``conv2d`` is one im2col plus one matrix product.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .. import dtypes as _dt
@@ -32,7 +33,13 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{tuple(w.shape)} (the last input dimension must be in_features={w.shape[1]})"
         )
     bk = x._bk
-    y = bk.matmul(xd, bk.transpose(wd, (1, 0)))
+    lead = xd.shape[:-1]
+    if len(lead) > 1:
+        # (..., in) as one (rows, in) matrix: one large product instead of a batch of small
+        # ones (about a quarter faster for a sequence model's layers, the same sums)
+        y = bk.matmul(bk.reshape(xd, (math.prod(lead), wshape[1])), bk.transpose(wd, (1, 0)))
+    else:
+        y = bk.matmul(xd, bk.transpose(wd, (1, 0)))
     b = None
     if bias is not None:
         b = bias if bias.data.dtype == y.dtype else cast(bias, y.dtype)
@@ -41,6 +48,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             raise RuntimeError(f"linear: bias of shape {tuple(b.shape)} does not match "
                                f"out_features={w.shape[0]}")
         y = bk.add(y, bd, out=y) if y.ndim else bk.add(y, bd)
+    if len(lead) > 1:
+        y = bk.reshape(y, lead + (wshape[0],))
     out = wrap(y, bk)
     if grad_mode.enabled and (x.requires_grad or w.requires_grad
                               or (b is not None and b.requires_grad)):
@@ -52,7 +61,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         def grad(g: Tensor) -> tuple:
             if not grad_mode.enabled and g.dtype == w.dtype and g.dtype in _FAST_FLOATS:
                 # plain backward: the products straight on the arrays (no op bookkeeping)
-                return _linear_grad_arrays(g.data, x.data, w.data, rx, rw, rb, bshape, bk)
+                return _linear_grad_arrays(g.data, x.data, w.data, rx, rw, rb, bshape, bk,
+                                           x._node is None)
             gx = matmul(g, w) if rx else None
             gw = gb = None
             if rw or rb:
@@ -73,10 +83,19 @@ _FAST_FLOATS = (_dt.float32, _dt.float64)
 
 
 def _linear_grad_arrays(g: Any, x: Any, w: Any, rx: bool, rw: bool, rb: bool,
-                        bshape: Any, bk: Any) -> tuple:
+                        bshape: Any, bk: Any, x_is_leaf: bool = False) -> tuple:
     """Linear's gradients computed on arrays, for a backward that records nothing."""
     wrap_ = wrap
-    gx = wrap_(bk.matmul(g, w), bk) if rx else None
+    gx = None
+    if rx:
+        if g.ndim > 2 and not x_is_leaf:
+            # one (rows, out) @ (out, in) product, as in the forward (a leaf's .grad gets the
+            # batched product: a reshaped result would be copied there)
+            rows = math.prod(g.shape[:-1])
+            gx = bk.reshape(bk.matmul(bk.reshape(g, (rows, w.shape[0])), w), x.shape)
+        else:
+            gx = bk.matmul(g, w)
+        gx = wrap_(gx, bk)
     gw = gb = None
     if rw or rb:
         out_f = w.shape[0]
