@@ -11,6 +11,12 @@ since ``maximum`` propagates it): the same masks, bit for bit.
 The pass finds the scan by recomputing, from the views and the maximum, the exact nodes
 eager mode records (every link is checked); the intermediate masks it no longer needs are
 left to dead-code elimination.
+
+When the pooled input is a ReLU's output, ReLU's gradient mask ``pre > 0`` (a full-size
+comparison and product) is applied to the pooled gradient instead: the element a window's
+gradient goes to holds that window's maximum, so its mask is ``maximum > 0`` — a quarter of
+the work for 2x2 windows, and the same numbers (signed zeros and NaN included: elsewhere
+the gradient is a zero of the pooled gradient's sign either way).
 """
 
 from __future__ import annotations
@@ -67,7 +73,87 @@ def run(graph: Graph) -> dict:
         if i not in drop:
             nodes.append(n)
     graph.nodes = nodes
-    return {"fused": len(place)}
+    relu = sum(_fold_relu(graph, k) for k in list(place.values()))
+    return {"fused": len(place), **({"relu_folded": relu} if relu else {})}
+
+
+def _fold_relu(graph: Graph, hits: Node) -> int:
+    """Apply ReLU's gradient mask to the pooled gradient (see the module docstring)."""
+    vals, views = hits.args[0].id, [a.id for a in hits.args[1:]]
+    producer = {o: n for n in graph.nodes for o in n.outputs if not n.mutates}
+    # the views are getitem(x, index) of one x = maximum(pre, 0)
+    view_nodes = [producer.get(v) for v in views]
+    if any(v is None or v.op != "getitem" or len(v.args) != 2 or type(v.args[0]) is not Ref
+           for v in view_nodes):
+        return 0
+    x = view_nodes[0].args[0].id
+    if any(v.args[0].id != x for v in view_nodes):
+        return 0
+    relu = producer.get(x)
+    if (relu is None or relu.op != "maximum" or len(relu.args) != 2 or relu.kwargs
+            or type(relu.args[0]) is not Ref or relu.args[1] != 0):
+        return 0
+    pre = relu.args[0].id
+    masks = {h: v.args[1] for h, v in zip(hits.outputs, view_nodes, strict=True)}
+    # the gradient: gx = empty/zeros; multiply(g, hit_k, out=getitem(gx, index_k)) for each k
+    writes = []
+    gx = g = None
+    for i, n in enumerate(graph.nodes):
+        if (n.op == "multiply" and len(n.args) == 2 and type(n.args[1]) is Ref
+                and n.args[1].id in masks and set(n.kwargs) == {"out"} and not n.outputs):
+            target = producer.get(n.kwargs["out"].id)
+            if target is None or target.op != "getitem" or len(target.args) != 2 \
+                    or type(target.args[0]) is not Ref or target.args[1] != masks[n.args[1].id]:
+                return 0
+            if gx is None:
+                gx, g = target.args[0].id, n.args[0]
+            if target.args[0].id != gx or n.args[0] != g or type(g) is not Ref:
+                return 0
+            writes.append(i)
+    if len(writes) != len(views) or gx is None:
+        return 0
+    base = producer.get(gx)
+    if base is None or base.op not in ("empty", "zeros") or \
+            graph.values[gx].shape != graph.values[x].shape:
+        return 0
+    # ... then relu's gradient: multiply(gx, greater(pre, 0))
+    last = max(writes)
+    found = None
+    for i, n in enumerate(graph.nodes[last + 1:], last + 1):
+        if gx in n.refs() and not (n.op == "getitem" and n.args[0] == Ref(gx)):
+            found = (i, n)
+            break
+    if found is None:
+        return 0
+    ri, rmul = found
+    if (rmul.op != "multiply" or len(rmul.args) != 2 or rmul.kwargs or rmul.mutates
+            or len(rmul.outputs) != 1 or rmul.args[0] != Ref(gx) or type(rmul.args[1]) is not Ref):
+        return 0
+    mask = producer.get(rmul.args[1].id)
+    if (mask is None or mask.op != "greater" or len(mask.args) != 2 or mask.kwargs
+            or mask.args[0] != Ref(pre) or mask.args[1] != 0):
+        return 0
+    out = rmul.outputs[0]
+    if graph.values[out].dtype != graph.values[gx].dtype or any(
+            gx in n.refs() for n in graph.nodes[ri + 1:]) or gx in graph.outputs:
+        return 0
+    # gx is read nowhere after the product, so the product's readers may read gx instead
+    vshape = graph.values[vals].shape
+    positive = graph.new_value(vshape, "bool")
+    scaled = graph.new_value(vshape, graph.values[g.id].dtype)
+    first = min(writes)
+    scope = graph.nodes[first].scope
+    for i in writes:
+        n = graph.nodes[i]
+        n.args = (Ref(scaled), n.args[1])
+    from ..analysis import replace_value
+
+    replace_value(graph, out, gx, ri + 1)
+    graph.values.pop(out, None)
+    del graph.nodes[ri]
+    graph.nodes[first:first] = [Node("greater", (Ref(vals), 0), {}, [positive], [], scope),
+                                Node("multiply", (g, Ref(positive)), {}, [scaled], [], scope)]
+    return 1
 
 
 def _maximum_chain(graph: Graph, i: int, n: Node) -> list[int] | None:

@@ -99,3 +99,31 @@ def test_malformed_kernel_nodes_are_refused():
         with pytest.raises(ValueError, match="pool_hits"):
             build_kernel(Node("pool_hits", (Ref(0), Ref(1), Ref(2)), {}, outs, [], None, extra),
                          fw.get_backend())
+
+
+@pytest.mark.parametrize("kernel", [2, 3])
+def test_relu_gradient_folded_into_the_pooled_gradient_gives_the_same_bits(kernel):
+    rng = np.random.default_rng(2)
+    x = np.round(rng.standard_normal((2, 3, 12, 12)), 0).astype(np.float32)  # ties, zeros
+    x[0, 0, :2, :2] = -1.0  # a window with no positive element
+    x[0, 1, 0, 0] = np.nan
+    x[1, 2, 4, 4] = -0.0
+    w = fw.zeros(*x.shape, requires_grad=True)
+    sign = fw.from_numpy(np.where(rng.random((2, 3, 12 // kernel, 12 // kernel)) < 0.5,
+                                  -1.0, 1.0).astype(np.float32))
+
+    def fn(t):
+        out = F.max_pool2d(F.relu(t + w), kernel)
+        loss = (out * sign * fw.arange(out.numel()).reshape(out.shape)).sum()
+        return out, *fw.grad(loss, [w])
+
+    plain, fused, stats, inputs, state = _graphs(fn, fw.from_numpy(x))
+    assert (stats["fused"], stats.get("relu_folded")) == (1, 1)
+    full = [n for n in fused.nodes if n.op == "greater"
+            and fused.values[n.outputs[0]].shape == x.shape]
+    assert not full  # no full-size ReLU mask is left
+    want = Executable(plain, fw.get_backend()).run(inputs, state)
+    got = Executable(fused, fw.get_backend()).run(inputs, state)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(b))  # signed zeros too
