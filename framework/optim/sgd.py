@@ -49,6 +49,17 @@ class SGD(Optimizer):
             wd = group["weight_decay"]
             nesterov = group["nesterov"]
             maximize = group["maximize"]
+            if not (maximize or wd != 0 or momentum != 0):
+                # plain SGD: p += -lr * grad for every parameter, in one tight loop
+                step = -lr
+                for p in group["params"]:
+                    gt = p.grad
+                    if gt is not None:
+                        bk = p._bk
+                        w = p.data
+                        bk.add(w, bk.multiply(gt.data, step), out=w)
+                        p._bump_version()
+                continue
             for p in group["params"]:
                 gt = p.grad
                 if gt is None:
