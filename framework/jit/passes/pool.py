@@ -28,6 +28,7 @@ import numpy as np
 from ...backend import numpy_backend as _numpy_backend
 from ..analysis import alias_groups
 from ..ir import Graph, Node, Ref
+from . import dce
 
 OP = "pool_hits"
 
@@ -73,6 +74,7 @@ def run(graph: Graph) -> dict:
         if i not in drop:
             nodes.append(n)
     graph.nodes = nodes
+    dce.run(graph)  # the scan's intermediate masks: readers the ReLU folding must not see
     relu = sum(_fold_relu(graph, k) for k in list(place.values()))
     return {"fused": len(place), **({"relu_folded": relu} if relu else {})}
 
@@ -153,7 +155,45 @@ def _fold_relu(graph: Graph, hits: Node) -> int:
     del graph.nodes[ri]
     graph.nodes[first:first] = [Node("greater", (Ref(vals), 0), {}, [positive], [], scope),
                                 Node("multiply", (g, Ref(positive)), {}, [scaled], [], scope)]
+    _pool_before_relu(graph, hits, x, pre, view_nodes)
     return 1
+
+
+def _pool_before_relu(graph: Graph, hits: Node, x: int, pre: int, view_nodes: list) -> None:
+    """``maxpool(relu(pre))`` as ``relu(maxpool(pre))``: the ReLU on a quarter of the values.
+
+    Only once the gradient mask is ``maximum > 0`` (above): then the masks of windows whose
+    maximum is not positive no longer matter (their gradient is a zero either way), and in
+    the others the first maximum of ``pre`` is the first maximum of ``relu(pre)``. The
+    maxima are the same numbers (``relu`` never gives ``-0.0``; NaN propagates both ways).
+    """
+    from ..analysis import use_counts
+
+    uses = use_counts(graph)
+    vals = hits.args[0].id
+    views = [v.outputs[0] for v in view_nodes]
+    if uses.get(x) != len(views) or any(uses.get(h) != 1 for h in hits.outputs) \
+            or x in graph.outputs:
+        return
+    chain = [n for n in graph.nodes if n.op == "maximum"
+             and (n.outputs == [vals] or n.mutates == [vals])]
+    readers = {id(n) for n in chain} | {id(hits)}
+    for v in views:  # each view is read by the maximum chain and the mask kernel only
+        if any(id(n) not in readers for n in graph.nodes if v in n.refs()):
+            return
+    hits_at = next(i for i, n in enumerate(graph.nodes) if n is hits)
+    chain_at = [i for i, n in enumerate(graph.nodes) if id(n) in {id(c) for c in chain}]
+    if not chain_at or max(chain_at) > hits_at or any(
+            vals in n.refs() for n in graph.nodes[max(chain_at) + 1:hits_at]):
+        return
+    vp = graph.new_value(graph.values[vals].shape, graph.values[vals].dtype)
+    for n in chain:
+        n.replace_refs({vals: vp})
+        n.outputs = [vp if o == vals else o for o in n.outputs]
+    hits.args = (Ref(vp),) + tuple(hits.args[1:])
+    for v in view_nodes:
+        v.args = (Ref(pre), v.args[1])
+    graph.nodes.insert(hits_at + 1, Node("maximum", (Ref(vp), 0), {}, [vals], [], hits.scope))
 
 
 def _maximum_chain(graph: Graph, i: int, n: Node) -> list[int] | None:

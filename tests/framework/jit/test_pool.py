@@ -122,6 +122,9 @@ def test_relu_gradient_folded_into_the_pooled_gradient_gives_the_same_bits(kerne
     full = [n for n in fused.nodes if n.op == "greater"
             and fused.values[n.outputs[0]].shape == x.shape]
     assert not full  # no full-size ReLU mask is left
+    relus = [n for n in fused.nodes if n.op == "maximum" and n.outputs
+             and fused.values[n.outputs[0]].shape == x.shape]
+    assert not relus  # and the ReLU itself runs on the pooled values
     want = Executable(plain, fw.get_backend()).run(inputs, state)
     got = Executable(fused, fw.get_backend()).run(inputs, state)
     for a, b in zip(got, want, strict=True):
