@@ -16,6 +16,7 @@ from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
 from .codegen import Writer, _dynamic
 from .ir import Graph, Node, Ref, TensorArg
+from .kernels import PLANNED_ALLOCATIONS, into
 from .tracer import HostValue, RngArg
 
 _wrap = Tensor._wrap
@@ -324,6 +325,10 @@ class Executable:
         buf = None
         if planned and isinstance(fn, np.ufunc):
             buf = self._buffer(node)
+        elif planned and node.op in PLANNED_ALLOCATIONS and node.extra.get("buffer") is not None:
+            filled = into(node.op, self.bk, self._buffer(node))
+            if filled is not None:
+                fn = filled
         call = w.call(fn, node.args, node.kwargs,
                       w.const(buf, "b") if buf is not None else None)
         outs = node.outputs

@@ -1,20 +1,22 @@
 """Memory planning: intermediate results get buffers that are reused once they are dead.
 
-Each result of an elementwise op, a matrix product or a fused kernel that never leaves the
-program gets a *slot*. Slots are allocated once, on the first run, and kept: later runs write
-into them instead of allocating (no allocator or page-fault cost). A slot returns to the
-pool after the last read of its value (or of any view of it), and a later result of the same
-shape and dtype takes it; an elementwise op may write its result over an input that dies
-right there (in place). Values visible outside the program (outputs, gradients handed to the
-optimizer, parameters) never get slots.
+Each result of an elementwise op, a matrix product, a fused kernel or an allocating
+primitive (``zeros``, ``empty``, ``pad``, ``im2col``: see :mod:`framework.jit.kernels`) that
+never leaves the program gets a *slot*. Slots are allocated once, on the first run, and
+kept: later runs write into them instead of allocating (no allocator or page-fault cost).
+A slot returns to the pool after the last read of its value (or of any view of it), and a
+later result of the same shape and dtype takes it; an elementwise op may write its result
+over an input that dies right there (in place). Values visible outside the program
+(outputs, gradients handed to the optimizer, parameters) never get slots.
 """
 
 from __future__ import annotations
 
 from ..analysis import ELEMENTWISE, alias_groups, escaping
 from ..ir import Graph
+from ..kernels import PLANNED_ALLOCATIONS
 
-PLANNABLE = ELEMENTWISE | {"matmul", "fused_elementwise"}
+PLANNABLE = ELEMENTWISE | {"matmul", "fused_elementwise"} | PLANNED_ALLOCATIONS
 
 
 def run(graph: Graph) -> dict:
