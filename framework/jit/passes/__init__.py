@@ -22,6 +22,7 @@ from . import (
     reduce_blas,
     simplify,
     tiling,
+    update_fold,
     xent,
 )
 
@@ -36,6 +37,7 @@ PIPELINE = [
     ("copies", copies.run),
     ("batch_fold", batch_fold.run),
     ("reduce_blas", reduce_blas.run),
+    ("update_fold", update_fold.run),
     ("fusion", fusion.run),
     ("tiling", tiling.run),
     ("memory", memory.run),
@@ -43,7 +45,7 @@ PIPELINE = [
 
 __all__ = ["PIPELINE", "optimize", "batch_fold", "constant_folding", "copies", "cse", "dce",
            "decompose", "fusion", "memory", "pool", "reduce_blas", "simplify", "tiling",
-           "xent"]
+           "update_fold", "xent"]
 
 
 def optimize(graph: Graph, skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:

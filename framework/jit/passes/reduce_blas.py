@@ -82,24 +82,35 @@ def build_kernel(node: Node, bk: Any) -> Any:
         shape = tuple(int(d) for d in e["shape"])
         axis = tuple(int(a) for a in e["axis"])
         keepdims = bool(e["keepdims"])
+        scale = e.get("scale")
+        scale = None if scale is None else float(scale)
     except (KeyError, TypeError, ValueError):
         raise ValueError("sum_blas: malformed node attributes") from None
-    if rows < 1 or cols < 1 or any(d < 0 for d in shape):
+    if rows < 1 or cols < 1 or any(d < 0 for d in shape) or (
+            scale is not None and not np.isfinite(scale)):
         raise ValueError("sum_blas: malformed node attributes")
     plain_sum = bk.sum
+    if scale is not None:
+        # a sum scaled by update folding (framework.jit.passes.update_fold): the factor
+        # rides in the vector of ones; the plain path scales the sum
+        unscaled, multiply = plain_sum, bk.multiply
+
+        def plain_sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+            return multiply(unscaled(x, axis=axis, keepdims=keepdims), scale)
     if type(bk) is not _numpy_backend.NumpyBackend:
         def sum_reference(x: Any) -> Any:
             return plain_sum(x, axis=axis, keepdims=keepdims)
         return sum_reference
     ones: dict = {}
     matmul = np.matmul
+    fill = 1.0 if scale is None else scale
 
     def sum_blas(x: Any) -> Any:
         if not (x.flags.c_contiguous and x.size == rows * cols and x.dtype.kind == "f"):
             return plain_sum(x, axis=axis, keepdims=keepdims)
         v = ones.get(x.dtype)
         if v is None:
-            v = ones[x.dtype] = np.ones(rows, x.dtype)
+            v = ones[x.dtype] = np.full(rows, fill, x.dtype)
         if lead:
             return matmul(v, x.reshape(rows, cols)).reshape(shape)
         return matmul(x.reshape(cols, rows), v).reshape(shape)

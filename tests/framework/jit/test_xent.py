@@ -90,11 +90,15 @@ def test_static_training_step_matches_eager():
     (me, eager), (ms, step) = make(), make()
     static = fw.jit.to_static(step)
     x, y = fw.randn(10, 8), fw.randint(0, 3, (10,))
-    for _ in range(4):
-        assert eager(x, y).item() == static(x, y).item()
+    # the first loss is bit for bit eager's; the SGD update is folded into the gradient
+    # products (update_fold), which rounds the parameters differently in the last bits
+    assert eager(x, y).item() == static(x, y).item()
+    for _ in range(3):
+        np.testing.assert_allclose(static(x, y).item(), eager(x, y).item(), rtol=1e-6)
     assert "softmax_xent" in [n.op for n in static.last_program.graph.nodes]
     for a, b in zip(me.parameters(), ms.parameters(), strict=True):
-        np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5,
+                                   atol=1e-7)
 
 
 def test_other_losses_are_left_alone():
