@@ -97,10 +97,12 @@ VERSION_BODIES = FragmentCache(max_bytes=32 * 2**20)
 
 def version_body_key(model, version, metrics: list[dict], language: str, base: str) -> tuple:
     """Everything a version's body is made from. A version's card, files and program never
-    change; what validation re-measured does, so the metric lines themselves are part of
-    the key; the model's address appears in the file links."""
-    return (language, base, model.namespace, model.name, version.id, version.number,
-            tuple(tuple(sorted(line.items())) for line in metrics))
+    change, so its identity stands for them: its id with its creation time (a database may
+    hand a deleted version's id to a new one); what validation re-measured does change, so
+    the metric lines themselves are part of the key; the model's address appears in the
+    file links."""
+    return (language, base, model.namespace, model.name, version.id, version.created_at,
+            version.number, tuple(tuple(sorted(line.items())) for line in metrics))
 
 
 #: A model's version list (``zoo/_model_parts.html``: ``version_list``).

@@ -183,3 +183,25 @@ def _token(page: str) -> str:
     marker = 'name="csrf_token" value="'
     start = page.index(marker) + len(marker)
     return page[start:page.index('"', start)]
+
+
+def test_a_new_version_that_gets_a_deleted_versions_id_shows_its_own_card(app, client,
+                                                                         make_user):
+    from datetime import timedelta
+
+    from hub.db import utcnow
+
+    ada = make_user(username="ada")
+    old_model = _model(app, ada, "reused")
+    version_id = _version(app, old_model, 1, "The old card.", validation_status="passed",
+                          created_at=utcnow() - timedelta(days=1))
+    assert "The old card." in client.get("/models/ada/reused").get_data(as_text=True)
+    with app.app_context():
+        session = hub_db.session(write=True)
+        session.delete(session.get(ZooModel, old_model))
+        session.commit()
+    new_model = _model(app, ada, "reused")
+    assert _version(app, new_model, 1, "The new card.", validation_status="passed",
+                    id=version_id) == version_id
+    page = client.get("/models/ada/reused").get_data(as_text=True)
+    assert "The new card." in page and "The old card." not in page
