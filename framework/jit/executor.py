@@ -24,7 +24,7 @@ _wrap = Tensor._wrap
 RANDOM_OPS = frozenset({"random_uniform", "random_normal", "random_integers",
                         "random_permutation"})
 JIT_OPS = frozenset({"fused_elementwise", "sum_blas", "softmax_xent", "pool_hits",
-                     "host_call"})
+                     "matmul_add", "host_call"})
 KNOWN_OPS = frozenset(PRIMITIVES) | RANDOM_OPS | JIT_OPS
 
 
@@ -106,6 +106,10 @@ def kernel(op: str, bk: Any, node: Node | None = None) -> Any:
         from .passes.pool import build_kernel as build_pool
 
         return build_pool(node, bk)
+    if op == "matmul_add":
+        from .passes.update_fold import build_kernel as build_update
+
+        return build_update(node, bk)
     if op in RANDOM_OPS or op in PRIMITIVES:
         fn = getattr(bk, op, None)
         if fn is None:

@@ -1,35 +1,43 @@
 """Update folding: a plain SGD step on a gradient the program owns takes one pass per weight.
 
 A traced ``opt.step()`` of plain SGD updates each parameter as ``p += g * (-lr)``: one pass
-over the gradient to scale it, one to add it. When ``g`` is the result of a matrix product
-(a weight's gradient, ``dY.T @ X``) or of a block sum (a bias's gradient, a ``sum_blas``
-node) and nothing but that update reads it — the step frees or zeroes the gradients, so
-``p.grad`` is never seen — the scalar can go in earlier, where it is cheap:
+over the gradient to scale it, one to add it (and, for a weight, a pass writing the product
+``g`` before). When ``g`` is the result of a matrix product (a weight's gradient,
+``dY.T @ X``) or of a block sum (a bias's gradient, a ``sum_blas`` node) and nothing but
+that update reads it — the step frees the gradients, so ``p.grad`` is never seen — the
+update folds into the product or sum:
 
-* ``matmul(A, B) * s`` becomes ``matmul(A * s, B)`` (or ``matmul(A, B * s)``), scaling the
-  smaller operand (a ``(out, batch)`` activation gradient rather than the ``(out, in)``
-  weight-sized product); a transposed operand is scaled before its transpose, so the
-  product sees the same memory layout;
-* ``sum_blas(x) * s`` becomes one ``sum_blas`` with ``s`` in its vector of ones (free).
+* ``p += matmul(A, B) * s`` becomes one ``matmul_add(p, A, B)`` node: on the NumPy backend
+  a single BLAS ``gemm`` with ``alpha = s`` and ``beta = 1`` (:mod:`framework.jit.blas`),
+  which adds the scaled product straight into ``p`` — no product array, no scaling pass,
+  no second pass over the weight. Where no such BLAS is bound (or for arrays it does not
+  take) the kernel scales the smallest of ``A``, ``B`` and the product, multiplies and
+  adds in place. The node sits where the product was when nothing in between touches
+  ``p``, otherwise where the update was;
+* ``p += sum_blas(x) * s`` scales the sum's vector of ones instead (free).
 
-The product or sum then goes straight into the in-place add: one pass over each weight
-instead of two, and no weight-sized temporary.
-
-Rounding: ``(A * s) @ B`` and ``(A @ B) * s`` round differently (the scaling is done before
-the products' accumulation instead of after), so the updated parameters may differ from
-eager's in the last bits, about one unit in the last place of the update — the same kind
-of difference as BLAS blocking or :mod:`framework.jit.passes.batch_fold` make. The gradient
-values themselves are never changed where they are observable: a gradient bound to
-``p.grad`` (no ``zero_grad``, or ``zero_grad(set_to_none=False)``) escapes the program or is
-read by more than the update, and its update is left as traced.
+Rounding: ``s * (A @ B)`` accumulated by ``gemm`` into ``p`` and ``p + (A @ B) * s`` round
+differently, so the updated parameters may differ from eager's in the last bits (about one
+unit in the last place of the update) — the same kind of difference as BLAS blocking or
+:mod:`framework.jit.passes.batch_fold` make. The gradient values themselves are never
+changed where they are observable: a gradient bound to ``p.grad`` (no ``zero_grad``, or
+``zero_grad(set_to_none=False)``) escapes the program or is read by more than the update,
+and its update is left as traced. Momentum, weight decay and the other optimizers trace
+other updates, which this pass does not match.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from ...backend import numpy_backend as _numpy_backend
+from .. import blas as _blas
 from ..analysis import alias_groups, escaping, use_counts
 from ..ir import Graph, Node, Ref
+
+OP = "matmul_add"
 
 
 def run(graph: Graph) -> dict:
@@ -42,10 +50,10 @@ def run(graph: Graph) -> dict:
             for o in n.outputs:
                 producer[o] = i
     owned = _owned(graph, groups, esc, uses)
-    before: dict[int, list[Node]] = {}  # node index -> nodes inserted before it
+    before: dict[int, list[Node]] = {}  # node index -> nodes placed before it
     drop: set[int] = set()
     products = sums = 0
-    for n in graph.nodes:
+    for i, n in enumerate(graph.nodes):
         m = _update(graph, n, owned, producer)
         if m is None:
             continue
@@ -53,16 +61,18 @@ def run(graph: Graph) -> dict:
         gi = producer[g]
         src = graph.nodes[gi]
         if src.op == "matmul":
-            new = _scale_product(graph, src, scale, owned, producer, uses, drop)
-            if new is None:
-                continue
-            before.setdefault(gi, []).extend(new)
+            # one node at the product (or, where the parameter is read in between, at the
+            # update) adds the scaled product into the parameter
+            fused = _matmul_add(graph, n, src, scale)
+            at = gi if _untouched(graph, groups, n.args[0].id, gi, i) else i
+            before.setdefault(at, []).append(fused)
+            drop.update((gi, i))
+            graph.values.pop(g, None)
             products += 1
         else:
             src.extra["scale"] = float(scale)
             sums += 1
-        # the add reads the (now scaled) gradient; the scaling node goes
-        n.args = (n.args[0], Ref(g))
+            n.args = (n.args[0], Ref(g))  # the add reads the scaled sum
         drop.add(mi)
         graph.values.pop(graph.nodes[mi].outputs[0], None)
     if products or sums:
@@ -129,38 +139,63 @@ def _update(graph: Graph, n: Node, owned: set[int], producer: dict) -> tuple | N
     return mi, s, g
 
 
-def _scale_product(graph: Graph, mm: Node, scale: float, owned: set[int], producer: dict,
-                   uses: dict, drop: set[int]) -> list[Node] | None:
-    """Nodes that scale the smaller operand of ``mm`` (rewired to read it), or ``None``."""
+def _untouched(graph: Graph, groups, p: int, start: int, end: int) -> bool:
+    """Whether no node strictly between ``start`` and ``end`` reads or writes ``p``'s memory
+    (so the update may move up to the product)."""
+    root = groups.find(p)
+    for n in graph.nodes[start + 1:end]:
+        if n.op == "host_call":
+            return False
+        if any(groups.find(r) == root for r in n.refs() + list(n.outputs)):
+            return False
+    return True
+
+
+def _matmul_add(graph: Graph, add: Node, mm: Node, scale: float) -> Node:
+    """``matmul_add(p, A, B)``: ``p += scale * (A @ B)``; ``extra["fallback"]`` names what a
+    backend without an accumulating product scales (the smallest of ``A``, ``B`` and the
+    product, by the graph's shapes)."""
     vals = graph.values
-    dt = np.dtype(vals[mm.outputs[0]].dtype)
-    sizes = []
-    for k, a in enumerate(mm.args):
-        v = vals[a.id]
-        if not all(isinstance(d, int) for d in v.shape) or np.dtype(v.dtype) != dt:
-            return None
-        sizes.append((int(np.prod(v.shape)), k))
-    k = min(sizes)[1]
-    x = mm.args[k].id
-    new: list[Node] = []
-    ti = producer.get(x)
-    t = graph.nodes[ti] if ti is not None else None
-    if (t is not None and t.op == "transpose" and not t.kwargs and t.args
-            and type(t.args[0]) is Ref and not any(isinstance(a, Ref) for a in t.args[1:])
-            and np.dtype(vals[t.args[0].id].dtype) == dt):
-        # scale the contiguous base, then take the same transposed view of the result
-        y = vals[t.args[0].id]
-        ys = graph.new_value(tuple(y.shape), y.dtype)
-        xs = graph.new_value(tuple(vals[x].shape), vals[x].dtype)
-        new.append(Node("multiply", (t.args[0], scale), {}, [ys], [], mm.scope))
-        new.append(Node("transpose", (Ref(ys),) + tuple(t.args[1:]), {}, [xs], [], mm.scope))
-        if uses.get(x, 0) == 1:
-            drop.add(ti)
-            vals.pop(x, None)
-    else:
-        xs = graph.new_value(tuple(vals[x].shape), vals[x].dtype)
-        new.append(Node("multiply", (Ref(x), scale), {}, [xs], [], mm.scope))
-    args = list(mm.args)
-    args[k] = Ref(xs)
-    mm.args = tuple(args)
-    return new
+    sizes = [_size(vals[a.id].shape) for a in mm.args] + [_size(vals[mm.outputs[0]].shape)]
+    which = min(range(3), key=lambda k: (sizes[k] is None, sizes[k] or 0, k))
+    p = add.args[0]
+    return Node(OP, (p, mm.args[0], mm.args[1]), {}, [], [p.id], mm.scope,
+                {"scale": float(scale), "fallback": ("left", "right", "product")[which]})
+
+
+def _size(shape: tuple) -> int | None:
+    return int(np.prod(shape)) if all(isinstance(d, int) for d in shape) else None
+
+
+def build_kernel(node: Node, bk: Any) -> Any:
+    """The callable of a ``matmul_add`` node: ``fn(p, a, b)`` adds ``scale * (a @ b)`` into
+    ``p`` (one BLAS ``gemm`` on the NumPy backend where :mod:`framework.jit.blas` binds one;
+    otherwise ``matmul``, ``multiply`` and ``add`` with the scale on the smallest array)."""
+    e = node.extra
+    try:
+        scale = float(e["scale"])
+        which = str(e["fallback"])
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("matmul_add: malformed node attributes") from None
+    if not np.isfinite(scale) or which not in ("left", "right", "product"):
+        raise ValueError("matmul_add: malformed node attributes")
+    matmul, multiply, add = bk.matmul, bk.multiply, bk.add
+
+    def matmul_add_reference(p: Any, a: Any, b: Any) -> None:
+        if which == "left":
+            prod = matmul(multiply(a, scale), b)
+        elif which == "right":
+            prod = matmul(a, multiply(b, scale))
+        else:
+            prod = multiply(matmul(a, b), scale)
+        add(p, prod, out=p)
+
+    gemm = _blas.gemm_update() if type(bk) is _numpy_backend.NumpyBackend else None
+    if gemm is None:
+        return matmul_add_reference
+
+    def matmul_add(p: Any, a: Any, b: Any) -> None:
+        if not gemm(p, a, b, scale):
+            matmul_add_reference(p, a, b)
+
+    return matmul_add

@@ -9,7 +9,7 @@ import pytest
 import framework as fw
 import framework.nn.functional as F
 from framework import nn
-from framework.jit import passes
+from framework.jit import blas, passes
 from framework.jit.executor import Executable
 from framework.jit.ir import Graph, Node, Ref
 from framework.jit.passes import reduce_blas, update_fold
@@ -96,11 +96,12 @@ def test_mlp_training_folds_every_update_and_matches_eager():
         np.testing.assert_allclose(static(x, y).item(), eager(x, y).item(), rtol=1e-5)
     assert _stats(static, "update_fold") == {"products": 3, "sums": 3}
     graph = static.last_program.graph
-    # the parameter updates add the products and sums straight in: no scaling node of a
-    # weight-sized array is left
+    # the parameter updates add the products and sums straight in: no weight-sized
+    # gradient product or scaling is left
     weights = {tuple(p.shape) for p in ms.parameters() if p.ndim == 2}
+    assert [n.op for n in graph.nodes].count("matmul_add") == 3
     for n in graph.nodes:
-        if n.op == "multiply" and not n.mutates:
+        if n.op in ("multiply", "matmul") and not n.mutates:
             assert tuple(graph.values[n.outputs[0]].shape) not in weights
     for a, b in zip(me.parameters(), ms.parameters(), strict=True):
         np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5,
@@ -169,12 +170,12 @@ def _update_graph(a_shape, b_shape, transpose_a):
     return g
 
 
-@pytest.mark.parametrize("a_shape, b_shape, transpose_a, scaled", [
-    ((30, 4), (4, 50), True, 0),    # (30x4) smaller: scaled before its transpose
-    ((30, 40), (40, 5), False, 1),  # the right operand is the smaller one
-    ((6, 6), (6, 6), False, 0),
+@pytest.mark.parametrize("a_shape, b_shape, transpose_a, fallback", [
+    ((30, 4), (4, 50), True, "left"),
+    ((30, 40), (40, 5), False, "product"),
+    ((40, 30), (30, 2), True, "right"),
 ])
-def test_the_smaller_operand_takes_the_scale(a_shape, b_shape, transpose_a, scaled):
+def test_the_update_becomes_one_matmul_add(a_shape, b_shape, transpose_a, fallback):
     rng = np.random.default_rng(0)
     g = _update_graph(a_shape, b_shape, transpose_a)
     a = rng.standard_normal(a_shape[::-1] if transpose_a else a_shape)
@@ -183,20 +184,77 @@ def test_the_smaller_operand_takes_the_scale(a_shape, b_shape, transpose_a, scal
     want = p.copy()
     Executable(g, fw.get_backend()).run([a, b], [want])
     assert update_fold.run(g) == {"products": 1, "sums": 0}
-    mm = next(n for n in g.nodes if n.op == "matmul")
-    scaled_ref = mm.args[scaled].id
-    src = next(n for n in g.nodes if scaled_ref in n.outputs)
-    if transpose_a:
-        assert src.op == "transpose"
-        base = next(n for n in g.nodes if src.args[0].id in n.outputs)
-        assert base.op == "multiply" and base.args[0].id == g.inputs[0]
-        assert [n.op for n in g.nodes].count("transpose") == 1  # the old view is gone
-    else:
-        assert src.op == "multiply" and src.args[0].id == g.inputs[scaled]
-    assert [n.op for n in g.nodes][-1] == "add"
+    ops = [n.op for n in g.nodes]
+    assert "matmul" not in ops and "multiply" not in ops and "add" not in ops
+    (node,) = [n for n in g.nodes if n.op == "matmul_add"]
+    assert node.mutates == g.state and node.extra == {"scale": -0.5, "fallback": fallback}
     got = p.copy()
     Executable(g, fw.get_backend()).run([a, b], [got])
     np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+    # the same node without BLAS (a strided operand it does not take): the reference path
+    got = p.copy()
+    wide = np.zeros((a.shape[0], 2 * a.shape[1]))
+    wide[:, ::2] = a
+    Executable(g, fw.get_backend()).run([wide[:, ::2], b], [got])
+    np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+
+
+def test_the_update_stays_at_the_product_only_when_nothing_reads_the_weight_between():
+    g = _update_graph((8, 3), (3, 9), False)
+    p = g.state[0]
+    mm = next(n for n in g.nodes if n.op == "matmul")
+    reader = g.new_value((8, 9), "float64")
+    g.nodes.insert(g.nodes.index(mm) + 1, Node("negative", (Ref(p),), {}, [reader]))
+    g.outputs = [reader]  # a read of the weight after the product, before the update
+    update_fold.run(g)
+    assert [n.op for n in g.nodes] == ["negative", "matmul_add"]
+    g2 = _update_graph((8, 3), (3, 9), False)
+    update_fold.run(g2)
+    assert [n.op for n in g2.nodes] == ["matmul_add"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_update_adds_the_scaled_product_for_every_layout(dtype):
+    gemm = blas.gemm_update()
+    if gemm is None:
+        pytest.skip("NumPy here is not built on scipy-openblas")
+    rng = np.random.default_rng(2)
+    for ta in (False, True):
+        for tb in (False, True):
+            a = rng.standard_normal((6, 5) if ta else (5, 6)).astype(dtype)
+            b = rng.standard_normal((7, 6) if tb else (6, 7)).astype(dtype)
+            a, b = (a.T if ta else a), (b.T if tb else b)
+            c = rng.standard_normal((5, 7)).astype(dtype)
+            want = c + dtype(-0.3) * (a @ b)
+            assert gemm(c, a, b, -0.3)
+            np.testing.assert_allclose(c, want, rtol=1e-5)
+
+
+def test_blas_update_refuses_what_it_cannot_pass_safely():
+    gemm = blas.gemm_update()
+    if gemm is None:
+        pytest.skip("NumPy here is not built on scipy-openblas")
+    a, b = np.ones((4, 3), np.float32), np.ones((3, 5), np.float32)
+    c = np.zeros((4, 5), np.float32)
+    refused = [
+        (c.astype(np.float64), a, b),                 # dtypes differ
+        (np.zeros((5, 4), np.float32).T, a, b),       # result not C-contiguous
+        (c, np.ones((4, 6), np.float32)[:, ::2], b),  # strided operand
+        (c, a, np.ones((4, 5), np.float32)),          # shapes do not chain
+        (c, np.ones((4, 0), np.float32), np.ones((0, 5), np.float32)),  # empty
+        (np.zeros((4, 4), np.float32), np.zeros((4, 4), np.float32), None),
+    ]
+    sq = np.zeros((4, 4), np.float32)
+    refused[-1] = (sq, sq, np.ones((4, 4), np.float32))  # the result overlaps an operand
+    ro = np.zeros((4, 5), np.float32)
+    ro.flags.writeable = False
+    refused.append((ro, a, b))
+    refused.append((c, a.tolist(), b))  # not an array
+    for args in refused:
+        before = np.array(args[0], copy=True)
+        assert gemm(*args, 1.0) is False
+        np.testing.assert_array_equal(args[0], before)
+    assert gemm(c, a, b, 2.0) and (c == 6.0).all()
 
 
 def test_a_product_read_elsewhere_is_left_alone():
