@@ -42,6 +42,9 @@ def test_list_rows_show_every_change_at_once(app, client, make_user):
     _update(app, model_id, tags=" digits cnn ")
     page = client.get("/models").get_data(as_text=True)
     assert "#cnn" in page and "#mlp" not in page
+    _update(app, model_id, summary="<b>bold</b> & more")
+    rows = _model_list(client.get("/models").get_data(as_text=True))
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; more" in rows and "<b>" not in rows
 
 
 def test_list_rows_are_rendered_per_language(app, client, make_user):
