@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import false, func, or_, select, true, update
+from sqlalchemy import bindparam, false, func, or_, select, true, update
 
 from hub import audit, db, search
 from hub.accounts.models import Membership, Organization, User
@@ -137,13 +137,25 @@ def find_model_and_latest(namespace: str, name: str) -> tuple[ZooModel | None,
                                                                ModelVersion | None]:
     """The model and its latest version (None without versions) in one query: a model's
     page needs both."""
-    found = db.session().execute(
-        select(ZooModel, ModelVersion)
-        .outerjoin(ModelVersion, (ModelVersion.model_id == ZooModel.id)
-                   & (ModelVersion.number == ZooModel.latest_number))
-        .where(ZooModel.namespace == (namespace or "").strip().lower(),
-               ZooModel.name == name)).first()
+    found = db.session().execute(_MODEL_AND_LATEST, {
+        "namespace": (namespace or "").strip().lower(), "name": name}).first()
     return (found[0], found[1]) if found is not None else (None, None)
+
+
+# The model page's queries, built once (building a statement costs about as much as running
+# one of these small queries).
+_MODEL_AND_LATEST = (
+    select(ZooModel, ModelVersion)
+    .outerjoin(ModelVersion, (ModelVersion.model_id == ZooModel.id)
+               & (ModelVersion.number == ZooModel.latest_number))
+    .where(ZooModel.namespace == bindparam("namespace"), ZooModel.name == bindparam("name")))
+_VERSION_ROWS = (
+    select(ModelVersion.id, ModelVersion.number, ModelVersion.message, ModelVersion.created_at,
+           ModelVersion.total_size, ModelVersion.validation_status)
+    .where(ModelVersion.model_id == bindparam("model_id"))
+    .order_by(ModelVersion.number.desc()).limit(bindparam("limit")))
+_TAG_ROWS = (select(ModelTag.version_id, ModelTag.name)
+             .where(ModelTag.model_id == bindparam("model_id")).order_by(ModelTag.name))
 
 
 def model_url(model: ZooModel, **params: Any) -> str:
@@ -447,20 +459,13 @@ def versions_of(model: ZooModel, limit: int = 200) -> list:
     """The newest versions as rows of what a version list shows (``id``, ``number``,
     ``message``, ``created_at``, ``total_size``, ``validation_status``): no cards, files or
     validation details, which are most of the cost of loading a long version list."""
-    return list(db.session().execute(
-        select(ModelVersion.id, ModelVersion.number, ModelVersion.message,
-               ModelVersion.created_at, ModelVersion.total_size,
-               ModelVersion.validation_status)
-        .where(ModelVersion.model_id == model.id)
-        .order_by(ModelVersion.number.desc()).limit(limit)))
+    return list(db.session().execute(_VERSION_ROWS, {"model_id": model.id, "limit": limit}))
 
 
 def tags_of(model: ZooModel) -> dict[int, list[str]]:
     """Tag names by version id."""
     out: dict[int, list[str]] = {}
-    for version_id, name in db.session().execute(
-            select(ModelTag.version_id, ModelTag.name).where(ModelTag.model_id == model.id)
-            .order_by(ModelTag.name)):
+    for version_id, name in db.session().execute(_TAG_ROWS, {"model_id": model.id}):
         out.setdefault(version_id, []).append(name)
     return out
 
@@ -657,10 +662,14 @@ def add_comment(model: ZooModel, author: Any, body: str) -> ModelComment:
 
 
 def visible_comments(model: ZooModel, viewer: Any) -> list[ModelComment]:
-    stmt = select(ModelComment).where(ModelComment.model_id == model.id)
-    if not getattr(viewer, "is_admin", False):
-        stmt = stmt.where(ModelComment.is_hidden.is_(False))
-    return list(db.session().scalars(stmt.order_by(ModelComment.created_at).limit(500)))
+    """The model's first 500 comments; hidden ones only for admins."""
+    stmt = _ALL_COMMENTS if getattr(viewer, "is_admin", False) else _SHOWN_COMMENTS
+    return list(db.session().scalars(stmt, {"model_id": model.id}))
+
+
+_ALL_COMMENTS = (select(ModelComment).where(ModelComment.model_id == bindparam("model_id"))
+                 .order_by(ModelComment.created_at).limit(500))
+_SHOWN_COMMENTS = _ALL_COMMENTS.where(ModelComment.is_hidden.is_(False))
 
 
 def set_hidden(model: ZooModel, hidden: bool) -> None:
