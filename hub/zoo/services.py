@@ -551,52 +551,103 @@ def list_models(viewer: Any, *, q: str | None = None, task: str | None = None,
                 tag: str | None = None, license: str | None = None,  # noqa: A002
                 verified: bool | None = None, sort: str = "trending", owner: str | None = None):
     """A SELECT of the models ``viewer`` may see, filtered and sorted (paginate it)."""
-    stmt = select(ZooModel)
+    shape, params = _list_shape(viewer, q, task, tag, license, verified, sort, owner)
+    return _list_statement(shape).params(params)
+
+
+def list_page(viewer: Any, *, q: str | None = None, task: str | None = None,
+              tag: str | None = None, license: str | None = None,  # noqa: A002
+              verified: bool | None = None, sort: str = "trending", limit: int = 20,
+              offset: int = 0) -> list[ZooModel]:
+    """One page of :func:`list_models`: the same SELECT, run with bound parameters from a
+    statement built once per combination of filters (building and keying a statement cost
+    about as much as running it)."""
+    shape, params = _list_shape(viewer, q, task, tag, license, verified, sort, None)
+    stmt = _list_statement(shape, paged=True)
+    return list(db.session().scalars(stmt, {**params, "limit": limit, "offset": offset}))
+
+
+def _list_shape(viewer: Any, q, task, tag, license, verified, sort, owner):  # noqa: A002
+    """Which filters apply (the statement's shape) and their values (its parameters)."""
     from hub.security import user_org_ids
 
-    mine = []
+    params: dict[str, Any] = {}
+    who = "anonymous"
     if getattr(viewer, "is_authenticated", False):
         if getattr(viewer, "is_admin", False):
-            mine = [True]
+            who = "admin"
         else:
-            mine = [ZooModel.owner_id == viewer.id]
+            who = "user"
+            params["viewer_id"] = viewer.id
             orgs = user_org_ids(viewer)
             if orgs:
-                mine.append(ZooModel.organization_id.in_(orgs))
+                who = "member"
+                params["orgs"] = sorted(orgs)
+    terms = q.lower().split()[:6] if q else []
+    for i, term in enumerate(terms):
+        params[f"term{i}"] = f"%{_escape_like(term)}%"
+    if task:
+        params["task"] = task.lower()
+    if tag:
+        params["tag"] = f"% {_escape_like(tag.lower())} %"
+    if license:
+        params["license"] = license.lower()
+    if owner:
+        params["owner"] = owner.lower()
+    shape = (who, len(terms), bool(task), bool(tag), bool(license), verified,
+             sort if sort in SORTS else "trending", bool(owner))
+    return shape, params
+
+
+_LIST_STATEMENTS: dict[tuple, Any] = {}
+
+
+def _list_statement(shape: tuple, paged: bool = False):
+    """The SELECT of one shape of :func:`_list_shape`, with bound parameters; built once."""
+    key = (shape, paged)
+    stmt = _LIST_STATEMENTS.get(key)
+    if stmt is not None:
+        return stmt
+    who, n_terms, task, tag, license, verified, sort, owner = shape  # noqa: A001
+    stmt = select(ZooModel)
     # "= true" (not "IS 1") so that SQLite uses the listing indexes, which lead with these.
     listed = (ZooModel.is_public == true()) & (ZooModel.is_hidden == false())
-    if mine == [True]:
-        pass
-    elif mine:
-        stmt = stmt.where(or_(listed, *mine))
-    else:
+    if who == "user":
+        stmt = stmt.where(or_(listed, ZooModel.owner_id == bindparam("viewer_id")))
+    elif who == "member":
+        stmt = stmt.where(or_(listed, ZooModel.owner_id == bindparam("viewer_id"),
+                              ZooModel.organization_id.in_(bindparam("orgs", expanding=True))))
+    elif who == "anonymous":
         stmt = stmt.where(listed)
-    if q:
-        for term in q.lower().split()[:6]:
-            pattern = f"%{_escape_like(term)}%"
-            stmt = stmt.where(or_(
-                func.lower(ZooModel.namespace + "/" + ZooModel.name).like(pattern, escape="\\"),
-                func.lower(ZooModel.summary).like(pattern, escape="\\"),
-                ZooModel.tags.like(pattern, escape="\\"),
-                ZooModel.task.like(pattern, escape="\\"),
-            ))
+    for i in range(n_terms):
+        pattern = bindparam(f"term{i}")
+        stmt = stmt.where(or_(
+            func.lower(ZooModel.namespace + "/" + ZooModel.name).like(pattern, escape="\\"),
+            func.lower(ZooModel.summary).like(pattern, escape="\\"),
+            ZooModel.tags.like(pattern, escape="\\"),
+            ZooModel.task.like(pattern, escape="\\"),
+        ))
     if task:
-        stmt = stmt.where(ZooModel.task == task.lower())
+        stmt = stmt.where(ZooModel.task == bindparam("task"))
     if tag:
-        stmt = stmt.where(ZooModel.tags.like(f"% {_escape_like(tag.lower())} %", escape="\\"))
+        stmt = stmt.where(ZooModel.tags.like(bindparam("tag"), escape="\\"))
     if license:
-        stmt = stmt.where(ZooModel.license == license.lower())
+        stmt = stmt.where(ZooModel.license == bindparam("license"))
     if verified is not None:
         stmt = stmt.where(ZooModel.verified == (true() if verified else false()))
     if owner:
-        stmt = stmt.where(ZooModel.namespace == owner.lower())
+        stmt = stmt.where(ZooModel.namespace == bindparam("owner"))
     order = {
         "downloads": (ZooModel.downloads.desc(), ZooModel.id.desc()),
         "likes": (ZooModel.likes.desc(), ZooModel.id.desc()),
         "recent": (ZooModel.updated_at.desc(), ZooModel.id.desc()),
         "trending": (ZooModel.trend.desc(), ZooModel.id.desc()),
-    }.get(sort if sort in SORTS else "trending")
-    return stmt.order_by(*order)
+    }[sort]
+    stmt = stmt.order_by(*order)
+    if paged:
+        stmt = stmt.limit(bindparam("limit")).offset(bindparam("offset"))
+    _LIST_STATEMENTS[key] = stmt
+    return stmt
 
 
 _FACETS: dict[int, tuple[float, dict[str, list[str]]]] = {}

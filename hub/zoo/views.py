@@ -62,11 +62,10 @@ def index():
     if args["sort"] not in services.SORTS:
         args["sort"] = "trending"
     page = _int_arg("page")
-    stmt = services.list_models(
+    rows = services.list_page(
         current_user, q=args["q"] or None, task=args["task"] or None, tag=args["tag"] or None,
         license=args["license"] or None, verified=_verified_arg(args["verified"]),
-        sort=args["sort"])
-    rows = list(db.session().scalars(stmt.limit(PER_PAGE + 1).offset((page - 1) * PER_PAGE)))
+        sort=args["sort"], limit=PER_PAGE + 1, offset=(page - 1) * PER_PAGE)
     return render_template("zoo/index.html", rows=_list_rows(rows[:PER_PAGE]), args=args,
                            page=page, has_next=len(rows) > PER_PAGE,
                            facets=services.facet_values(), sorts=_sort_labels())
