@@ -10,10 +10,11 @@ update folds into the product or sum:
 * ``p += matmul(A, B) * s`` becomes one ``matmul_add(p, A, B)`` node: on the NumPy backend
   a single BLAS ``gemm`` with ``alpha = s`` and ``beta = 1`` (:mod:`framework.jit.blas`),
   which adds the scaled product straight into ``p`` — no product array, no scaling pass,
-  no second pass over the weight. Where no such BLAS is bound (or for arrays it does not
-  take) the kernel scales the smallest of ``A``, ``B`` and the product, multiplies and
-  adds in place. The node sits where the product was when nothing in between touches
-  ``p``, otherwise where the update was;
+  no second pass over the weight. Where no such BLAS is bound, for arrays it does not
+  take, and for small weights (under :data:`GEMM_MIN` elements, where the call's overhead
+  outweighs the passes saved) the kernel scales the smallest of ``A``, ``B`` and the
+  product, multiplies and adds in place. The node sits where the product was when nothing
+  in between touches ``p``, otherwise where the update was;
 * ``p += sum_blas(x) * s`` scales the sum's vector of ones instead (free).
 
 Rounding: ``s * (A @ B)`` accumulated by ``gemm`` into ``p`` and ``p + (A @ B) * s`` round
@@ -38,6 +39,9 @@ from ..analysis import alias_groups, escaping, use_counts
 from ..ir import Graph, Node, Ref
 
 OP = "matmul_add"
+# below this many weight elements the passes gemm saves cost less than its call (ctypes
+# argument conversion, layout and overlap checks: a few microseconds)
+GEMM_MIN = 1 << 14
 
 
 def run(graph: Graph) -> dict:
@@ -195,7 +199,7 @@ def build_kernel(node: Node, bk: Any) -> Any:
         return matmul_add_reference
 
     def matmul_add(p: Any, a: Any, b: Any) -> None:
-        if not gemm(p, a, b, scale):
+        if not (p.size >= GEMM_MIN and gemm(p, a, b, scale)):
             matmul_add_reference(p, a, b)
 
     return matmul_add

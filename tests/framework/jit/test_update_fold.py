@@ -174,6 +174,7 @@ def _update_graph(a_shape, b_shape, transpose_a):
     ((30, 4), (4, 50), True, "left"),
     ((30, 40), (40, 5), False, "product"),
     ((40, 30), (30, 2), True, "right"),
+    ((128, 8), (8, 160), True, "left"),  # large enough for the BLAS gemm path
 ])
 def test_the_update_becomes_one_matmul_add(a_shape, b_shape, transpose_a, fallback):
     rng = np.random.default_rng(0)
