@@ -196,8 +196,8 @@ def run(argv: list[str] | None = None) -> int:
         from hub.zoo.models import ZooModel
 
         with app.app_context():
-            hidden = set(db.session().execute(select(ZooModel.namespace, ZooModel.name).where(
-                ZooModel.is_public.is_(False))).tuples())
+            hidden = {tuple(row) for row in db.session().execute(
+                select(ZooModel.namespace, ZooModel.name).where(ZooModel.is_public.is_(False)))}
         public = [n for n in names if tuple(n.split("/")) not in hidden]  # others answer 404
         rng = random.Random(1)
         rng.shuffle(public)
