@@ -13,6 +13,7 @@ reference backend's evidence, which the hub computes once per suite version and 
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import re
@@ -821,14 +822,20 @@ def submission_to_dict(submission: Submission, *, url: str | None = None,
 
 def find_submission(public_id: str) -> Submission | None:
     """The submission with this result ID, with what its page shows loaded in one go."""
+    return db.session().scalar(_submission_statement(), {"public_id": public_id})
+
+
+@functools.cache
+def _submission_statement():
+    """:func:`find_submission`'s SELECT, built once (with its loader options, building it
+    cost as much as running it)."""
+    from sqlalchemy import bindparam
     from sqlalchemy.orm import joinedload, selectinload
 
-    return db.session().scalar(select(Submission).where(Submission.public_id == public_id)
-                               .options(selectinload(Submission.results),
-                                        selectinload(Submission.checks),
-                                        joinedload(Submission.system).joinedload(
-                                            HardwareSystem.organization),
-                                        joinedload(Submission.submitted_by)))
+    return (select(Submission).where(Submission.public_id == bindparam("public_id"))
+            .options(selectinload(Submission.results), selectinload(Submission.checks),
+                     joinedload(Submission.system).joinedload(HardwareSystem.organization),
+                     joinedload(Submission.submitted_by)))
 
 
 # --- boards -----------------------------------------------------------------------------------
