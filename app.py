@@ -29,7 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=int(os.environ.get("THREADS", "8")),
-        help="WSGI worker threads (default: $THREADS or 8)",
+        help="WSGI worker threads per server process (default: $THREADS or 8)",
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=int(os.environ.get("PROCESSES", "1")),
+        help="server processes sharing the port, each with its own threads: one process runs "
+        "Python on one core at a time, so use about one per core (default: $PROCESSES or 1; "
+        "with more than one, share rate limits through RATELIMIT_STORAGE_URI)",
     )
     parser.add_argument(
         "--no-worker",
@@ -94,9 +102,8 @@ def create_app():
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    from waitress import serve
-
     from hub import create_app, db
+    from hub.serving import serve
 
     app = create_app()
     if not args.no_migrate:
@@ -111,7 +118,8 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Skiff hub on http://{args.host}:{args.port}", flush=True)
     try:
-        serve(app, host=args.host, port=args.port, threads=args.threads)
+        serve(lambda: app, host=args.host, port=args.port, threads=args.threads,
+              processes=args.processes)
     finally:
         if worker is not None:
             worker.stop()

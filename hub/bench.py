@@ -134,49 +134,39 @@ def hammer(base: str, paths: list[str], clients: int, requests_per_client: int,
     return latencies, wall, errors
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) a process has used so far, from /proc (Linux)."""
+def cpu_seconds(*pids: int) -> float:
+    """CPU time (user + system) the processes ``pids`` have used so far, from /proc
+    (Linux)."""
     import os
 
-    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
-SERVE = """
-import json, logging, sys
-from waitress import serve
-from hub import create_app
-logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-config, port, threads = json.loads(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-serve(create_app(config), host="127.0.0.1", port=port, threads=threads, channel_timeout=60,
-      _quiet=True)
-"""
-
-
-def serve_in_process(config: dict, threads: int):
-    """Serve the hub with waitress in a child process; (base URL, process) once it answers."""
-    import json
-    import socket
-    import subprocess
-    import sys
-
+def serve_in_process(config: dict, threads: int, processes: int = 1):
+    """Serve the hub in ``processes`` waitress server processes of its own (as
+    ``python app.py --processes N`` does) on a free localhost port; (base URL, the
+    :class:`hub.serving.ServerProcesses`) once it answers. Stop it with ``.stop()``."""
     import requests
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen([sys.executable, "-c", SERVE, json.dumps(config), str(port),
-                                str(threads)])
-    base = f"http://127.0.0.1:{port}"
+    from hub.serving import ServerProcesses, listening_socket
+
+    sock = listening_socket("127.0.0.1", 0)
+    servers = ServerProcesses(sock, max(1, processes), threads, config=config, quiet=True)
+    servers.start()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
             if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return base, process
+                return base, servers
         except requests.ConnectionError:
             time.sleep(0.2)
-    process.kill()
+    servers.stop()
     raise RuntimeError("the benchmark server did not start")
 
 

@@ -171,6 +171,9 @@ def run(argv: list[str] | None = None) -> int:
                         help="requests per client and endpoint")
     parser.add_argument("--threads", type=int, default=8,
                         help="waitress worker threads (default 8, as `python app.py` serves)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes sharing the socket (`python app.py "
+                             "--processes N`; default 1)")
     args = parser.parse_args(argv)
 
     from hub import create_app, db
@@ -190,7 +193,7 @@ def run(argv: list[str] | None = None) -> int:
         print(f"filled {args.models:,} models and {args.versions:,} versions "
               f"in {time.perf_counter() - t0:.1f} s", flush=True)
         app.extensions["skiff_db"].dispose()
-        base, server = serve_in_process(config, args.threads)
+        base, server = serve_in_process(config, args.threads, args.processes)
         from sqlalchemy import select
 
         from hub.zoo.models import ZooModel
@@ -227,15 +230,16 @@ def run(argv: list[str] | None = None) -> int:
 
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
         print(f"{args.clients} concurrent clients, {args.requests} requests each per row, "
-              f"waitress with {args.threads} threads, SQLite; {os.cpu_count()} CPUs, "
+              f"{args.processes} waitress server process(es) with {args.threads} threads, "
+              f"SQLite; {os.cpu_count()} CPUs, "
               f"load average {load}")
         print("| endpoint | p50 ms | p99 ms | requests/s | server CPU ms/request |")
         print("|---|---:|---:|---:|---:|")
         failed = 0
         for label, paths in suites:
-            cpu0 = cpu_seconds(server.pid)
+            cpu0 = cpu_seconds(*server.pids)
             latencies, wall, errors = hammer(base, paths, args.clients, args.requests)
-            cpu = (cpu_seconds(server.pid) - cpu0) * 1000 / len(latencies)
+            cpu = (cpu_seconds(*server.pids) - cpu0) * 1000 / len(latencies)
             if errors:
                 failed = 1
                 print(f"errors on {label}: {errors[:3]}")
@@ -243,8 +247,7 @@ def run(argv: list[str] | None = None) -> int:
                   f"{percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} | "
                   f"{cpu:.1f} |",
                   flush=True)
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
         return failed
     finally:
         shutil.rmtree(folder, ignore_errors=True)
