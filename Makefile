@@ -50,7 +50,7 @@ bench: $(TEST_STAMP)
 	$(PY) -m framework.bench.static
 
 bench-hub: $(TEST_STAMP)
-	$(PY) -m hub.bench
+	$(PY) -m hub.bench --processes 2 --threads 2
 
 # Re-train the bundled models (contrib/models) and check their cards' metrics (minutes).
 reproduce-models: $(RUN_STAMP)

@@ -23,7 +23,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from hub.bench import cpu_seconds, hammer, percentile, serve_in_process
+from hub.bench import cpu_seconds, hammer, percentile, serve_in_process, warm_up
 
 BENCHMARKS = (("gemm-256", "gemm", None, "throughput", "GFLOP/s", True),
               ("gemm-512", "gemm", None, "throughput", "GFLOP/s", True),
@@ -157,10 +157,10 @@ def run(argv: list[str] | None = None) -> int:
             ("result page", [f"/leaderboards/results/{i}"
                              for i in rng.sample(ids, min(500, len(ids)))]),
         ]
-        # Warm up as in steady use: every path of every row is requested once (templates
-        # compiled, connections opened, boards cached).
+        # Warm up as in steady use: every path of every row is requested (templates
+        # compiled, connections opened, boards cached; in every server process).
         for _label, paths in suites:
-            hammer(base, paths, 4, max(5, -(-len(paths) // 4)))
+            warm_up(base, paths * (5 if len(paths) < 4 else 1), args.processes)
         import os
 
         load = ", ".join(f"{x:.1f}" for x in os.getloadavg())

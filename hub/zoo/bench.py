@@ -26,7 +26,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from hub.bench import cpu_seconds, hammer, percentile, serve_in_process
+from hub.bench import cpu_seconds, hammer, percentile, serve_in_process, warm_up
 
 TASKS = ("image-classification", "text-generation", "text-classification", "regression",
          "physics")
@@ -219,11 +219,11 @@ def run(argv: list[str] | None = None) -> int:
             ("API list, filtered", [f"/api/v1/models?tag={t}&license=mit&sort=likes"
                                     for t in TAGS]),
         ]
-        # Warm up as in steady use: every path of every row is requested once (templates
-        # compiled, connections opened, SQLite pages and rendered pieces cached). The
-        # "first view" row below measures model pages that were never requested.
+        # Warm up as in steady use: every path of every row is requested (templates
+        # compiled, connections opened, SQLite pages and rendered pieces cached; in every
+        # server process). The "first view" row below measures pages never requested.
         for _label, paths in suites:
-            hammer(base, paths, 4, -(-len(paths) // 4))
+            warm_up(base, paths, args.processes)
         if first_views:
             suites.insert(5, ("model page, first view", first_views))
         import os
