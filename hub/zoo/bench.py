@@ -96,6 +96,7 @@ def fill(app, models: int, versions: int, seed: int = 0) -> list[str]:
     from hub import db
     from hub.accounts.models import User
     from hub.db import utcnow
+    from hub.zoo.card import stored_html
     from hub.zoo.models import ModelFile, ModelVersion, ZooModel
 
     rng = random.Random(seed)
@@ -138,11 +139,14 @@ def fill(app, models: int, versions: int, seed: int = 0) -> list[str]:
             # Every model has a card of its own, as long as a bundled model's (about 2 KB):
             # rendering it is part of a model page's cost, so no two pages share one.
             model_card = {**card, "readme": README.format(name=names[m], number=m)}
+            # Rendered as publishing renders it (hub.zoo.services.publish).
+            readme_html = stored_html(model_card["readme"])
             for n in range(1, per_model + 1):
                 version_id += 1
                 batch_v.append({
                     "id": version_id, "model_id": m + 1, "number": n, "message": f"v{n}",
-                    "card": model_card, "architecture": "module", "program_dir": "",
+                    "card": model_card, "readme_html": readme_html,
+                    "architecture": "module", "program_dir": "",
                     "total_size": 3000, "created_by_id": owners[m % 100]["id"],
                     "created_at": now - timedelta(days=per_model - n),
                     "validation_status": "passed", "validation_error": "",

@@ -233,6 +233,12 @@ def render_markdown(text: str) -> Markup:
                             url_schemes={"http", "https", "mailto"}))
 
 
+def stored_html(readme: str) -> str:
+    """The sanitized HTML kept with a version (``ModelVersion.readme_html``): rendered once when
+    the version is published, so a model's page never renders its card again."""
+    return str(render_markdown(readme)) if readme else ""
+
+
 def summary_of(card: dict[str, Any]) -> str:
     """A one-line description: the card's ``summary``, else the body's first paragraph."""
     if card.get("summary"):

@@ -112,6 +112,9 @@ class ModelVersion(Base):
     message: Mapped[str] = mapped_column(Text, default="")
     #: The validated front matter of README.md (see ``hub.zoo.card``).
     card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: The card's body as sanitized HTML (:func:`hub.zoo.card.stored_html`), made when the
+    #: version is published; None for versions published before it was kept.
+    readme_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     #: ``program`` (an ``fw.jit.save`` folder) or ``module`` (``model.py``).
     architecture: Mapped[str] = mapped_column(String(16))
     #: For a program: the folder holding graph.json ("" for the top level).

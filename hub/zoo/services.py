@@ -360,7 +360,8 @@ def publish(user: Any, namespace: str, name: str, staged: list[StagedFile], mess
     number = (model.latest_number or 0) + 1
     version = ModelVersion(
         model=model, number=number, message=message[:5000],
-        card={**checked.card, "readme": checked.readme}, architecture=checked.architecture,
+        card={**checked.card, "readme": checked.readme},
+        readme_html=cards.stored_html(checked.readme), architecture=checked.architecture,
         program_dir=checked.program_dir, total_size=checked.total,
         created_by_id=getattr(user, "id", None), validation_status="queued",
     )
@@ -844,16 +845,22 @@ def sync_references(kind: str, ref_id: Any, title: str, url: str, text: str,
     return models
 
 
+# Built once, like the model page's other queries (_MODEL_AND_LATEST and the rest).
+_REFERENCE_ROWS = (
+    select(ModelReference).where(ModelReference.model_id == bindparam("model_id"))
+    .order_by(ModelReference.created_at.desc(), ModelReference.id.desc())
+    .offset(bindparam("offset")).limit(bindparam("limit")))
+
+
 def references_to(model: ZooModel, viewer: Any = None, limit: int = 50) -> list[ModelReference]:
     """What uses ``model``, newest first, as ``viewer`` (None: anonymous) may see it: a
     reference whose kind says its notebook or result is private to them is left out."""
     session = db.session()
-    stmt = select(ModelReference).where(ModelReference.model_id == model.id).order_by(
-        ModelReference.created_at.desc(), ModelReference.id.desc())
     shown: list[ModelReference] = []
     offset = 0
     while len(shown) < limit:
-        refs = list(session.scalars(stmt.offset(offset).limit(limit * 2)))
+        refs = list(session.scalars(_REFERENCE_ROWS, {
+            "model_id": model.id, "offset": offset, "limit": limit * 2}))
         offset += len(refs)
         by_kind: dict[str, set[str]] = {}
         for ref in refs:

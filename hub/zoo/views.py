@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from hub import audit, db
 from hub.security import limit_uploads, user_org_ids
@@ -229,11 +230,20 @@ def _version_body(model, version):
             if graph_file is not None:
                 program = graphs.summary_of_blob(graph_file.digest)
         macro = get_template_attribute("zoo/_model_parts.html", "version_body")
-        return macro(model, version, card, fragments.card_html(card.get("readme", "")),
-                     metrics, program, format_metric)
+        return macro(model, version, card, _readme_html(version, card), metrics, program,
+                     format_metric)
 
     key = fragments.version_body_key(model, version, metrics, str(get_locale() or "en"), base)
     return fragments.VERSION_BODIES.get_or_render(key, render)
+
+
+def _readme_html(version, card) -> Markup:
+    """The card as sanitized HTML: kept with the version since it was published
+    (``readme_html``, the output of nh3 via :func:`hub.zoo.card.stored_html`), else rendered
+    now (versions published before it was kept)."""
+    if version.readme_html is not None:
+        return Markup(version.readme_html)
+    return fragments.card_html(card.get("readme", ""))
 
 
 def _version_list(model, version):
