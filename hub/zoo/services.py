@@ -154,6 +154,8 @@ _VERSION_ROWS = (
            ModelVersion.total_size, ModelVersion.validation_status)
     .where(ModelVersion.model_id == bindparam("model_id"))
     .order_by(ModelVersion.number.desc()).limit(bindparam("limit")))
+_FILE_ROWS = (select(ModelFile.path, ModelFile.size, ModelFile.digest)
+              .where(ModelFile.version_id == bindparam("version_id")).order_by(ModelFile.path))
 _TAG_ROWS = (select(ModelTag.version_id, ModelTag.name)
              .where(ModelTag.model_id == bindparam("model_id")).order_by(ModelTag.name))
 
@@ -461,6 +463,12 @@ def versions_of(model: ZooModel, limit: int = 200) -> list:
     ``message``, ``created_at``, ``total_size``, ``validation_status``): no cards, files or
     validation details, which are most of the cost of loading a long version list."""
     return list(db.session().execute(_VERSION_ROWS, {"model_id": model.id, "limit": limit}))
+
+
+def files_of(version: ModelVersion) -> list:
+    """A version's files as rows of ``path``, ``size`` and ``digest``, by path: what its page
+    shows, without loading ``version.files`` as objects."""
+    return list(db.session().execute(_FILE_ROWS, {"version_id": version.id}))
 
 
 def tags_of(model: ZooModel) -> dict[int, list[str]]:

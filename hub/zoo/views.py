@@ -4,7 +4,17 @@ new version through a multi-file form; pinned downloads."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    flash,
+    get_template_attribute,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
@@ -214,7 +224,6 @@ def model(namespace: str, name: str):
 def _version_body(model, version):
     """A version's metrics, card, signature, graph and files as HTML: the same for every
     reader, so rendered once per (language, version, validation outcome)."""
-    from flask import get_template_attribute
     from flask_babel import get_locale
 
     metrics = metric_lines(version)
@@ -222,19 +231,58 @@ def _version_body(model, version):
 
     def render():
         card = version.card or {}
+        version_files = services.files_of(version)
         program = None
         if version.architecture == "program":
             graph_path = (f"{version.program_dir}/graph.json" if version.program_dir
                           else "graph.json")
-            graph_file = next((f for f in version.files if f.path == graph_path), None)
+            graph_file = next((f for f in version_files if f.path == graph_path), None)
             if graph_file is not None:
                 program = graphs.summary_of_blob(graph_file.digest)
+        # Everything shown is worked out here, in Python: a macro's loops calling filters,
+        # gettext and url_for cost several times as much on a page's first view.
+        signature = [(_("input"), s) for s in card.get("inputs") or []] + \
+            [(_("output"), s) for s in card.get("outputs") or []]
+        files = [(url_for("zoo.resolve", namespace=model.namespace, name=model.name,
+                          ref=version.number, path=f.path), f.path, _filesize(f.size),
+                  f.digest[:12]) for f in version_files]
         macro = get_template_attribute("zoo/_model_parts.html", "version_body")
-        return macro(model, version, card, _readme_html(version, card), metrics, program,
-                     format_metric)
+        return macro(model, version, _readme_html(version, card), _metric_rows(metrics),
+                     [(label, s.get("name", ""), _shape(s.get("shape")), s.get("dtype", ""))
+                      for label, s in signature], program, files)
 
     key = fragments.version_body_key(model, version, metrics, str(get_locale() or "en"), base)
     return fragments.VERSION_BODIES.get_or_render(key, render)
+
+
+def _shape(shape) -> str:
+    """``N × 64`` (a free dimension is N); ``()`` for a scalar."""
+    return " × ".join(str(d) if d else "N" for d in shape) if shape else "()"
+
+
+def _metric_rows(metrics: list[dict]) -> list[tuple]:
+    """(metric, dataset, split, claimed, CSS class, re-measured outcome) of each metric line
+    (:func:`hub.zoo.validation.metric_lines`), as the page shows it."""
+    rows = []
+    for m in metrics:
+        claimed = format_metric(m["name"], m["claimed"], claimed=True)
+        if m["measured"] is not None:
+            measured = format_metric(m["name"], m["measured"])
+            if m["ok"]:
+                css, outcome = "metric-ok", _("verified: %(measured)s (claimed %(claimed)s)",
+                                             measured=measured, claimed=claimed)
+            else:
+                css, outcome = "metric-mismatch", _(
+                    "mismatch: measured %(measured)s, claimed %(claimed)s",
+                    measured=measured, claimed=claimed)
+        elif m["verifiable"] and m["why"]:
+            css, outcome = "metric-mismatch", _("not verified: %(why)s", why=m["why"])
+        elif m["verifiable"]:
+            css, outcome = "muted", _("not measured yet")
+        else:
+            css, outcome = "muted", _("not verifiable: the hub does not hold this dataset")
+        rows.append((m["name"], m["dataset"], m["split"], claimed, css, outcome))
+    return rows
 
 
 def _readme_html(version, card) -> Markup:
@@ -249,15 +297,21 @@ def _readme_html(version, card) -> Markup:
 def _version_list(model, version):
     """The model's versions with their tags as HTML, rendered once per (language, versions
     and tags as they are now, version shown)."""
-    from flask import get_template_attribute
     from flask_babel import get_locale
 
     versions = services.versions_of(model)
     tags = services.tags_of(model)
 
     def render():
+        page_url = url_for("zoo.model", namespace=model.namespace, name=model.name)
+        title, state = _("Version %(n)s", n="{n}"), _("validation %(state)s", state="{n}")
+        rows = [(v.id == version.id, f"{page_url}?version={v.number}",
+                 title.replace("{n}", str(v.number)), tags.get(v.id, ()),
+                 f"{v.created_at.strftime('%Y-%m-%d %H:%M')} · {_filesize(v.total_size)} · "
+                 f"{state.replace('{n}', v.validation_status)}", v.message)
+                for v in versions]
         macro = get_template_attribute("zoo/_model_parts.html", "version_list")
-        return macro(model, version, versions, tags)
+        return macro(rows)
 
     key = fragments.version_list_key(model, version, versions, tags,
                                      str(get_locale() or "en"), url_for("zoo.index"))
