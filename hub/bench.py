@@ -177,7 +177,8 @@ def serve_in_process(config: dict, threads: int, processes: int = 1):
         try:
             if requests.get(base + "/healthz", timeout=2).status_code == 200:
                 return base, servers
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):
+            # A server process still importing the app can take longer than the timeout.
             time.sleep(0.2)
     servers.stop()
     raise RuntimeError("the benchmark server did not start")
