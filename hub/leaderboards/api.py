@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from flask import Response, jsonify, request, url_for
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from hub import db
@@ -154,14 +154,7 @@ def lb_update_system(system_id: int):
         404: {$ref: '#/components/responses/NotFound'}
     """
     system = _system_or_404(system_id)
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        api_error(400, "the request body must be a JSON object", "invalid_json")
-    try:
-        data = HardwareSystemUpdateSchema(partial=True).load(data)
-    except ValidationError as err:
-        api_error(422, "invalid fields: " + json.dumps(err.messages, sort_keys=True),
-                  "validation_error")
+    data = json_body(HardwareSystemUpdateSchema, partial=True)
     try:
         services.update_system(current_api_user(), system, data)
         db.session().commit()

@@ -239,3 +239,24 @@ def test_nul_characters_are_refused_as_bad_input(client):
     assert client.get("/search?q=a%00b").status_code == 400
     assert client.post("/login", data={"login": "a\x00", "password": "x"}).status_code == 400
     assert client.get("/search?q=ok").status_code == 200
+
+
+def test_nul_characters_in_json_bodies_are_refused(client, db, make_user):
+    """JSON writes NUL escaped (\\u0000), so the check looks at the decoded strings: keys,
+    values and nested ones."""
+    from hub import db as hub_db
+    from hub.api import tokens
+
+    user = make_user()
+    secret = tokens.create_token(user, "nul", ["read", "write"]).secret
+    hub_db.session().commit()
+    headers = {"Authorization": f"Bearer {secret}"}
+    for body in ({"organization": "\x00", "submitter": "0", "system_name": "0"},
+                 {"system_name": "ok", "notes": ["a", {"k\x00": 1}]}):
+        resp = client.post("/api/v1/systems", json=body, headers=headers)
+        assert resp.status_code == 400, resp.get_data(as_text=True)
+        assert "NUL" in resp.get_json()["error"]["message"]
+    resp = client.post("/api/v1/systems", json={"organization": "no-such-org",
+                                                 "submitter": "0", "system_name": "0"},
+                       headers=headers)
+    assert resp.status_code == 404
