@@ -134,6 +134,55 @@ def hammer(base: str, paths: list[str], clients: int, requests_per_client: int,
     return latencies, wall, errors
 
 
+def add_load_options(parser) -> None:
+    """The options every page benchmark takes: clients, requests, server threads, processes."""
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=40,
+                        help="requests per client and endpoint")
+    parser.add_argument("--threads", type=int, default=8,
+                        help="waitress worker threads (default 8, as `python app.py` serves)")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="server processes sharing the socket (`python app.py "
+                             "--processes N`; default 1)")
+
+
+def site_config(folder) -> dict:
+    """A benchmark site's configuration: SQLite database, blobs and queue under ``folder``,
+    rate limits off (16 clients on one address would hit them)."""
+    return {
+        "SECRET_KEY": "bench", "INSTANCE_PATH": str(folder / "instance"),
+        "DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
+        "STORAGE_URL": str(folder / "blobs"), "QUEUE_URL": f"sqlite:///{folder / 'q.db'}",
+        "RATELIMIT_ENABLED": False,
+    }
+
+
+def measure(base: str, servers, suites: list[tuple[str, list[str]]], args, data: str) -> int:
+    """Print the header and one table row per ``(label, paths)`` of ``suites`` (p50, p99,
+    requests/s, the server processes' CPU ms per request); 1 if any request failed."""
+    import os
+    import statistics
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"{args.clients} concurrent clients, {args.requests} requests each per row, "
+          f"{args.processes} waitress server process(es) with {args.threads} threads, "
+          f"SQLite, {data}; {os.cpu_count()} CPUs, load average {load}")
+    print("| endpoint | p50 ms | p99 ms | requests/s | server CPU ms/request |")
+    print("|---|---:|---:|---:|---:|")
+    failed = 0
+    for label, paths in suites:
+        cpu0 = cpu_seconds(*servers.pids)
+        latencies, wall, errors = hammer(base, paths, args.clients, args.requests)
+        cpu = (cpu_seconds(*servers.pids) - cpu0) * 1000 / len(latencies)
+        if errors:
+            failed = 1
+            print(f"errors on {label}: {errors[:3]}")
+        print(f"| {label} | {statistics.median(latencies):.1f} | "
+              f"{percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} | "
+              f"{cpu:.1f} |", flush=True)
+    return failed
+
+
 def warm_up(base: str, paths: list[str], processes: int = 1) -> None:
     """Request every path as in steady use before measuring (templates compiled, database
     pages and rendered pieces cached). One server process: each path once over 4

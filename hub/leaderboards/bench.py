@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import statistics
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from hub.bench import cpu_seconds, hammer, percentile, serve_in_process, warm_up
+from hub.bench import add_load_options, hammer, measure, serve_in_process, site_config, warm_up
 
 BENCHMARKS = (("gemm-256", "gemm", None, "throughput", "GFLOP/s", True),
               ("gemm-512", "gemm", None, "throughput", "GFLOP/s", True),
@@ -112,14 +111,7 @@ def fill(app, results: int, seed: int = 0) -> list[str]:
 def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hub.bench leaderboards")
     parser.add_argument("--results", type=int, default=10_000)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=40,
-                        help="requests per client and endpoint")
-    parser.add_argument("--threads", type=int, default=8,
-                        help="waitress worker threads (default 8, as `python app.py` serves)")
-    parser.add_argument("--processes", type=int, default=1,
-                        help="server processes sharing the socket (`python app.py "
-                             "--processes N`; default 1)")
+    add_load_options(parser)
     args = parser.parse_args(argv)
 
 
@@ -127,12 +119,7 @@ def run(argv: list[str] | None = None) -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="skiff-bench-leaderboards-"))
     try:
-        config = {
-            "SECRET_KEY": "bench", "INSTANCE_PATH": str(folder / "instance"),
-            "DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
-            "STORAGE_URL": str(folder / "blobs"), "QUEUE_URL": f"sqlite:///{folder / 'q.db'}",
-            "RATELIMIT_ENABLED": False,
-        }
+        config = site_config(folder)
         app = create_app(config)
         db.migrate(app)
         t0 = time.perf_counter()
@@ -161,27 +148,8 @@ def run(argv: list[str] | None = None) -> int:
         # compiled, connections opened, boards cached; in every server process).
         for _label, paths in suites:
             warm_up(base, paths * (5 if len(paths) < 4 else 1), args.processes)
-        import os
-
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"{args.clients} concurrent clients, {args.requests} requests each per row, "
-              f"{args.processes} waitress server process(es) with {args.threads} threads, "
-              "SQLite, "
-              f"{len(ids) * len(BENCHMARKS):,} results; {os.cpu_count()} CPUs, "
-              f"load average {load}")
-        print("| endpoint | p50 ms | p99 ms | requests/s | server CPU ms/request |")
-        print("|---|---:|---:|---:|---:|")
-        failed = 0
-        for label, paths in suites:
-            cpu0 = cpu_seconds(*process.pids)
-            latencies, wall, errors = hammer(base, paths, args.clients, args.requests)
-            cpu = (cpu_seconds(*process.pids) - cpu0) * 1000 / len(latencies)
-            if errors:
-                failed = 1
-                print(f"errors on {label}: {errors[:3]}")
-            print(f"| {label} | {statistics.median(latencies):.1f} | "
-                  f"{percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} | "
-                  f"{cpu:.1f} |", flush=True)
+        failed = measure(base, process, suites, args,
+                         f"{len(ids) * len(BENCHMARKS):,} results")
         # One more row: the cost of recomputing a board after an invalidation.
         from hub.leaderboards import services
 

@@ -20,13 +20,12 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
-import statistics
 import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
 
-from hub.bench import cpu_seconds, hammer, percentile, serve_in_process, warm_up
+from hub.bench import add_load_options, measure, serve_in_process, site_config, warm_up
 
 TASKS = ("image-classification", "text-generation", "text-classification", "regression",
          "physics")
@@ -170,26 +169,14 @@ def run(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m hub.bench zoo")
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--versions", type=int, default=100_000)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--requests", type=int, default=40,
-                        help="requests per client and endpoint")
-    parser.add_argument("--threads", type=int, default=8,
-                        help="waitress worker threads (default 8, as `python app.py` serves)")
-    parser.add_argument("--processes", type=int, default=1,
-                        help="server processes sharing the socket (`python app.py "
-                             "--processes N`; default 1)")
+    add_load_options(parser)
     args = parser.parse_args(argv)
 
     from hub import create_app, db
 
     folder = Path(tempfile.mkdtemp(prefix="skiff-bench-zoo-"))
     try:
-        config = {
-            "SECRET_KEY": "bench", "INSTANCE_PATH": str(folder / "instance"),
-            "DATABASE_URL": f"sqlite:///{folder / 'hub.db'}",
-            "STORAGE_URL": str(folder / "blobs"), "QUEUE_URL": f"sqlite:///{folder / 'q.db'}",
-            "RATELIMIT_ENABLED": False,
-        }
+        config = site_config(folder)
         app = create_app(config)
         db.migrate(app)
         t0 = time.perf_counter()
@@ -230,27 +217,8 @@ def run(argv: list[str] | None = None) -> int:
             warm_up(base, paths, args.processes)
         if first_views:
             suites.insert(5, ("model page, first view", first_views))
-        import os
-
-        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        print(f"{args.clients} concurrent clients, {args.requests} requests each per row, "
-              f"{args.processes} waitress server process(es) with {args.threads} threads, "
-              f"SQLite; {os.cpu_count()} CPUs, "
-              f"load average {load}")
-        print("| endpoint | p50 ms | p99 ms | requests/s | server CPU ms/request |")
-        print("|---|---:|---:|---:|---:|")
-        failed = 0
-        for label, paths in suites:
-            cpu0 = cpu_seconds(*server.pids)
-            latencies, wall, errors = hammer(base, paths, args.clients, args.requests)
-            cpu = (cpu_seconds(*server.pids) - cpu0) * 1000 / len(latencies)
-            if errors:
-                failed = 1
-                print(f"errors on {label}: {errors[:3]}")
-            print(f"| {label} | {statistics.median(latencies):.1f} | "
-                  f"{percentile(latencies, 0.99):.1f} | {len(latencies) / wall:.0f} | "
-                  f"{cpu:.1f} |",
-                  flush=True)
+        failed = measure(base, server, suites, args,
+                         f"{args.models:,} models, {args.versions:,} versions")
         server.stop()
         return failed
     finally:

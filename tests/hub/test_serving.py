@@ -12,15 +12,13 @@ import pytest
 import requests
 
 from hub import create_app, db
+from hub.bench import site_config
 from hub.serving import ServerProcesses, listening_socket
 
 
 @pytest.fixture
 def site(tmp_path):
-    config = {"SECRET_KEY": "serving-test", "INSTANCE_PATH": str(tmp_path / "instance"),
-              "DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
-              "STORAGE_URL": str(tmp_path / "blobs"),
-              "QUEUE_URL": f"sqlite:///{tmp_path / 'queue.db'}", "RATELIMIT_ENABLED": False}
+    config = site_config(tmp_path)
     app = create_app(config)
     db.migrate(app)
     app.extensions["skiff_db"].dispose()
