@@ -845,18 +845,10 @@ def board_ids() -> list[tuple[str, str]]:
     """(benchmark id, scenario) of every board: the suite's benchmarks, plus any benchmark a
     stored result has (so an older suite version's boards stay reachable). Cached with the
     boards."""
-    cache = board_cache()
-    generation = current_generation()
-    with cache.lock:
-        if cache.generation != generation:
-            cache.boards.clear()
-            cache.generation = generation
-        ids = cache.boards.get(("board ids",))
+    ids, generation = _cache_get(("board ids",))
     if ids is None:
         ids = _compute_board_ids()
-        with cache.lock:
-            if cache.generation == generation:
-                cache.boards[("board ids",)] = ids
+        _cache_put(("board ids",), ids, generation)
     return ids
 
 
@@ -1021,46 +1013,49 @@ def invalidate_boards() -> None:
 
 def board(bench_id: str, filters: BoardFilters) -> list[dict[str, Any]]:
     """The rows of one board, best first (or as ``filters.sort`` says), from the cache."""
+    key = (bench_id, filters)
+    rows, generation = _cache_get(key)
+    if rows is not None:
+        return rows
+    rows = compute_board(bench_id, filters)
+    cache = board_cache()
+    with cache.lock:
+        cache.computed += 1
+    _cache_put(key, rows, generation)
+    return rows
+
+
+def _cache_get(key: tuple) -> tuple[Any, int]:
+    """(what the board cache holds under ``key`` or None, the generation it was read for);
+    entries of an older generation are dropped first."""
     cache = board_cache()
     generation = current_generation()
-    key = (bench_id, filters)
     with cache.lock:
         if cache.generation != generation:
             cache.boards.clear()
             cache.generation = generation
-        rows = cache.boards.get(key)
-    if rows is not None:
-        return rows
-    rows = compute_board(bench_id, filters)
+        return cache.boards.get(key), generation
+
+
+def _cache_put(key: tuple, value: Any, generation: int) -> None:
+    """Keep ``value`` under ``key`` if the cache is still at ``generation`` (what was worked
+    out from older data is not kept); the oldest entry goes beyond the size bound."""
+    cache = board_cache()
     with cache.lock:
-        cache.computed += 1
         if cache.generation == generation:
-            cache.boards[key] = rows
+            cache.boards[key] = value
             if len(cache.boards) > int(setting("LEADERBOARDS_CACHE_SIZE", 2000)):
                 cache.boards.pop(next(iter(cache.boards)))
-    return rows
 
 
 def cached_fragment(key: tuple) -> Any:
     """A rendered piece of a board page (or a value worked out from the boards) cached for
     the current board generation."""
-    cache = board_cache()
-    generation = current_generation()
-    with cache.lock:
-        if cache.generation != generation:
-            cache.boards.clear()
-            cache.generation = generation
-        return cache.boards.get(key)
+    return _cache_get(key)[0]
 
 
 def store_fragment(key: tuple, html: Any) -> None:
-    cache = board_cache()
-    generation = current_generation()
-    with cache.lock:
-        if cache.generation == generation:
-            cache.boards[key] = html
-            if len(cache.boards) > int(setting("LEADERBOARDS_CACHE_SIZE", 2000)):
-                cache.boards.pop(next(iter(cache.boards)))
+    _cache_put(key, html, current_generation())
 
 
 def compute_board(bench_id: str, filters: BoardFilters) -> list[dict[str, Any]]:
