@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
-import threading
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,43 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class JobWorker:
-    """The background job worker (``python -m hub.infra.jobs worker``) as a child process.
+def job_worker():
+    """The background job worker (``python -m hub.infra.jobs worker``) as a supervised child
+    process: restarted if it dies; stopped gracefully with the server (SIGINT: running jobs
+    finish, for up to 30 seconds)."""
+    from hub.serving import Supervisor
 
-    Restarted if it dies; stopped gracefully (SIGINT: running jobs finish) with the server.
-    """
-
-    def __init__(self) -> None:
-        self.process: subprocess.Popen | None = None
-        self._stopping = threading.Event()
-        self._watcher = threading.Thread(target=self._watch, name="job-worker", daemon=True)
-
-    def _spawn(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "hub.infra.jobs", "worker"])
-        print(f"Skiff job worker started (pid {self.process.pid})", flush=True)
-
-    def start(self) -> None:
-        self._spawn()
-        self._watcher.start()
-
-    def _watch(self) -> None:
-        while not self._stopping.is_set():
-            code = self.process.wait()
-            if self._stopping.wait(2.0):
-                return
-            print(f"Skiff job worker exited with status {code}; restarting", flush=True)
-            self._spawn()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    return Supervisor([sys.executable, "-m", "hub.infra.jobs", "worker"], "Skiff job worker",
+                      stop_signal=signal.SIGINT, stop_timeout=30)
 
 
 def create_app():
@@ -112,8 +81,9 @@ def main(argv: list[str] | None = None) -> None:
         db.migrate(app)
     worker = None
     if not args.no_worker and not app.config.get("JOBS_IMMEDIATE"):
-        worker = JobWorker()
+        worker = job_worker()
         worker.start()
+        print(f"Skiff job worker started (pid {worker.pids[0]})", flush=True)
         # Stop the worker on SIGTERM too (service managers), not only on Ctrl-C.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Skiff hub on http://{args.host}:{args.port}", flush=True)

@@ -41,26 +41,23 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-class ServerProcesses:
-    """``count`` server processes sharing ``sock``; a process that dies is started again.
-    :meth:`stop` stops them and closes ``sock``."""
+class Supervisor:
+    """``count`` child processes running ``command``: one that dies is started again (within
+    a few seconds), :meth:`stop` sends them ``stop_signal`` and waits up to
+    ``stop_timeout`` seconds before killing them. Used for the server processes and for the
+    job worker that ``python app.py`` runs next to the web server."""
 
-    def __init__(self, sock: socket.socket, count: int, threads: int,
-                 config: dict[str, Any] | None = None, quiet: bool = False) -> None:
-        self.sock, self.count, self.threads = sock, count, threads
-        self.config, self.quiet = config, quiet
+    def __init__(self, command: list[str], label: str, count: int = 1, *,
+                 stop_signal: int = signal.SIGTERM, stop_timeout: float = 10.0,
+                 pass_fds: tuple[int, ...] = ()) -> None:
+        self.command, self.label, self.count = command, label, count
+        self.stop_signal, self.stop_timeout, self.pass_fds = stop_signal, stop_timeout, pass_fds
         self.processes: list[subprocess.Popen] = []
         self._stopping = threading.Event()
-        self._watcher = threading.Thread(target=self._watch, name="hub-servers", daemon=True)
+        self._watcher = threading.Thread(target=self._watch, name=label, daemon=True)
 
     def _spawn(self) -> subprocess.Popen:
-        command = [sys.executable, "-m", "hub.serving", "--fd", str(self.sock.fileno()),
-                   "--threads", str(self.threads)]
-        if self.config is not None:
-            command += ["--config", json.dumps(self.config)]
-        if self.quiet:
-            command.append("--quiet")
-        return subprocess.Popen(command, pass_fds=(self.sock.fileno(),))
+        return subprocess.Popen(self.command, pass_fds=self.pass_fds)
 
     def start(self) -> None:
         self.processes = [self._spawn() for _ in range(self.count)]
@@ -74,23 +71,44 @@ class ServerProcesses:
         while not self._stopping.wait(1.0):
             for i, process in enumerate(self.processes):
                 code = process.poll()
-                if code is not None and not self._stopping.is_set():
-                    print(f"Skiff server process {process.pid} exited with status {code}; "
-                          "restarting", flush=True)
+                # A moment's grace first: a child that exits because the whole process group
+                # got Ctrl-C is not restarted while this process is stopping too.
+                if code is not None and not self._stopping.wait(2.0):
+                    print(f"{self.label} {process.pid} exited with status {code}; restarting",
+                          flush=True)
                     self.processes[i] = self._spawn()
 
     def stop(self) -> None:
         self._stopping.set()
         for process in self.processes:
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
+                process.send_signal(self.stop_signal)
+        deadline = time.monotonic() + self.stop_timeout
         for process in self.processes:
             try:
                 process.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+class ServerProcesses(Supervisor):
+    """``count`` server processes sharing ``sock``; a process that dies is started again.
+    :meth:`stop` stops them and closes ``sock``."""
+
+    def __init__(self, sock: socket.socket, count: int, threads: int,
+                 config: dict[str, Any] | None = None, quiet: bool = False) -> None:
+        command = [sys.executable, "-m", "hub.serving", "--fd", str(sock.fileno()),
+                   "--threads", str(threads)]
+        if config is not None:
+            command += ["--config", json.dumps(config)]
+        if quiet:
+            command.append("--quiet")
+        super().__init__(command, "Skiff server process", count, pass_fds=(sock.fileno(),))
+        self.sock = sock
+
+    def stop(self) -> None:
+        super().stop()
         self.sock.close()
 
 
