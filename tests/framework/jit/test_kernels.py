@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 import framework as fw
-from framework.backend import Backend, fused
+from framework.backend import fused
 from framework.jit.kernels import into
+
+from ._programs import Plain
 
 
 @pytest.mark.parametrize("stride,padding,dilation", [((1, 1), (0, 0), (1, 1)),
@@ -45,10 +47,6 @@ def test_pad_zeros_and_empty_into_buffers():
     assert into("zeros", bk, z)((4, 5), np.float64) is z and not z.any()
     e = np.empty((2, 2))
     assert into("empty", bk, e)((2, 2), np.float64) is e
-
-
-class Plain(Backend):
-    name = "kernels-plain"
 
 
 def test_other_backends_call_their_primitives():

@@ -11,6 +11,8 @@ from framework import nn
 from framework.jit import passes
 from framework.jit.executor import Executable
 
+from ._programs import traced
+
 PASSES = dict(passes.PIPELINE)
 PREREQUISITES = {"simplify": ("constant_folding",), "decompose": ("constant_folding",),
                  "xent": ("constant_folding", "simplify"), "memory": ("fusion",)}
@@ -18,13 +20,7 @@ PREREQUISITES = {"simplify": ("constant_folding",), "decompose": ("constant_fold
 
 def _program(fn, *args):
     """Trace ``fn`` without optimization; return (graph, input arrays, state arrays)."""
-    static = fw.jit.to_static(fn, passes=False)
-    static(*args)
-    prog = static.last_program
-    assert prog is not None, static.fallbacks
-    flat = [a for a in args if isinstance(a, fw.Tensor)]
-    inputs = [flat[i].data for i in prog.input_pos]
-    state = [t.data if attr == "data" else t.grad.data for t, attr in prog.state_bind]
+    prog, inputs, state = traced(fn, *args)
     return prog.raw_graph, inputs, state
 
 

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
 import framework as fw
 import framework.nn.functional as F
-from framework.backend import Backend
-from framework.jit import passes
 from framework.jit.executor import Executable
+
+from ._programs import assert_plain_backend_matches, with_and_without
 
 
 def _graphs(fn, *args):
-    static = fw.jit.to_static(fn, passes=False)
-    static(*args)
-    prog = static.last_program
-    assert prog is not None, static.fallbacks
-    inputs = [args[i].data for i in prog.input_pos]
-    state = [t.data if attr == "data" else t.grad.data for t, attr in prog.state_bind]
-    plain, fused = prog.raw_graph.copy(), prog.raw_graph.copy()
-    passes.optimize(plain, skip=("pool",))
-    stats = dict(passes.optimize(fused))
-    return plain, fused, stats["pool"], inputs, state
+    return with_and_without("pool", fn, *args)
 
 
 def _pool_grad(kernel, shape, stride=None):
@@ -58,23 +47,12 @@ def test_masks_match_with_ties_and_nan(kernel):
         np.testing.assert_array_equal(a, b)
 
 
-class Plain(Backend):
-    """A plug-in with no primitives of its own: every call runs on the reference."""
-
-    name = "pool-plain"
-
-
 def test_a_plug_in_backend_gets_the_same_masks():
     x = np.round(np.random.default_rng(1).standard_normal((1, 2, 8, 8)), 0).astype(np.float32)
     x[0, 0, 2, 2] = np.nan
     plain, fused, stats, inputs, state = _graphs(_pool_grad(2, x.shape), fw.from_numpy(x))
     assert stats["fused"] == 1
-    want = Executable(plain, fw.get_backend()).run(inputs, state)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        got = Executable(fused, Plain()).run(inputs, state)
-    for a, b in zip(got, want, strict=True):
-        np.testing.assert_array_equal(np.asarray(a), b)
+    assert_plain_backend_matches(plain, fused, inputs, state)
 
 
 def test_integer_pooling_and_overlapping_windows_are_handled():

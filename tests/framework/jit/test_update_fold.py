@@ -14,6 +14,8 @@ from framework.jit.executor import Executable
 from framework.jit.ir import Graph, Node, Ref
 from framework.jit.passes import reduce_blas, update_fold
 
+from ._programs import traced
+
 
 def _sgd_step(model, opt, set_to_none=True, zero=True):
     def step(x, y):
@@ -42,11 +44,7 @@ def _stats(static, name):
 
 
 def _raw(step, *args):
-    static = fw.jit.to_static(step, passes=False)
-    static(*args)
-    prog = static.last_program
-    assert prog is not None, static.fallbacks
-    return prog
+    return traced(step, *args)[0]
 
 
 def _replay(graph, prog, args, params):

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 
 import framework as fw
 import framework.nn.functional as F
 from framework import nn
-from framework.backend import Backend
-from framework.jit import passes
 from framework.jit.executor import Executable
+
+from ._programs import assert_plain_backend_matches, with_and_without
 
 
 def _graphs(fn, *args):
-    static = fw.jit.to_static(fn, passes=False)
-    static(*args)
-    prog = static.last_program
-    assert prog is not None, static.fallbacks
-    flat = [a for a in args if isinstance(a, fw.Tensor)]
-    inputs = [flat[i].data for i in prog.input_pos]
-    state = [t.data if attr == "data" else t.grad.data for t, attr in prog.state_bind]
-    plain, fused = prog.raw_graph.copy(), prog.raw_graph.copy()
-    passes.optimize(plain, skip=("xent",))
-    stats = dict(passes.optimize(fused))
-    return plain, fused, stats["xent"], inputs, state
+    return with_and_without("xent", fn, *args)
 
 
 def _step(model, ignore_index=-100):
@@ -129,24 +117,13 @@ def test_other_losses_are_left_alone():
             np.testing.assert_array_equal(a, b)
 
 
-class Plain(Backend):
-    """A plug-in with no primitives of its own: every call runs on the reference."""
-
-    name = "xent-plain"
-
-
 def test_a_plug_in_backend_runs_the_recognised_primitives():
     fw.manual_seed(0)
     model = nn.Linear(6, 4)
     x, y = fw.randn(7, 6), fw.tensor([0, 1, 3, -100, 2, 1, 0])
     plain, fused, stats, inputs, state = _graphs(_step(model), x, y)
     assert stats["fused"] == 1
-    want = Executable(plain, fw.get_backend()).run(inputs, state)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        got = Executable(fused, Plain()).run(inputs, state)
-    for a, b in zip(got, want, strict=True):
-        np.testing.assert_array_equal(np.asarray(a), b)
+    assert_plain_backend_matches(plain, fused, inputs, state)
 
 
 def test_malformed_kernel_attributes_are_refused():
