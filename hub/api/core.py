@@ -116,6 +116,18 @@ def auth(scope: str = "read", optional: bool = False) -> Callable[[F], F]:
     return decorator
 
 
+def _has_nul(value: Any) -> bool:
+    """Whether a NUL character is in any string (key or value) of decoded JSON. (Checked on
+    the values: ``json.dumps`` writes NUL escaped as ``\\u0000``, so its text never shows one.)"""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def json_body(schema_cls: type[Schema], *, partial: bool = False) -> dict[str, Any]:
     """The request's JSON body loaded through ``schema_cls`` (``partial``: fields may be
     left out, for updates); 400/422 with the reasons."""
@@ -124,6 +136,8 @@ def json_body(schema_cls: type[Schema], *, partial: bool = False) -> dict[str, A
         api_error(400, "the request body must be a JSON object", "invalid_json")
     if not isinstance(data, dict):
         api_error(400, "the request body must be a JSON object", "invalid_json")
+    if _has_nul(data):
+        api_error(400, "JSON strings cannot contain NUL characters", "invalid_json")
     try:
         return schema_cls(partial=partial).load(data)
     except ValidationError as err:
