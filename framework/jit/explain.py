@@ -62,11 +62,10 @@ def explain(fn: Any, *args: Any, **kwargs: Any) -> Explanation:
     static = fn if isinstance(fn, StaticFunction) else to_static(fn)
     if not isinstance(static, StaticFunction):  # a module: its forward was made static
         static = static.forward
-    before = len(static.fallbacks)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JitWarning)
-        static.reset()
+        static.reset()  # also forgets earlier fallbacks: what remains is this call's
         result = static(*args, **kwargs)
     program = static.last_program
     name = getattr(static.fn, "__qualname__", repr(static.fn))
-    return Explanation(name, program, static.fallbacks[before:], result)
+    return Explanation(name, program, static.fallbacks, result)

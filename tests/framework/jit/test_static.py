@@ -365,6 +365,13 @@ def test_explain_reports_captured_ops_passes_and_fallbacks():
     assert "runs eagerly" in text and "fallback to eager at" in text and "item()" in text
     assert "test_static.py" in text
 
+    # a static function that already fell back (or traced) is explained afresh, with reasons
+    static_bad = fw.jit.to_static(bad)
+    with pytest.warns(fw.jit.JitWarning):
+        static_bad(fw.ones(2))
+    text = str(fw.jit.explain(static_bad, fw.ones(2)))
+    assert "fallback to eager at" in text and "item()" in text
+
 
 def test_recorded_sgd_follows_a_learning_rate_schedule():
     models = [_mlp(), _mlp()]
