@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import warnings
 import weakref
 from typing import Any
@@ -131,16 +132,121 @@ def _discover(fn: Any, args: tuple, kwargs: dict) -> tuple[list, list]:
     return modules, optimizers
 
 
-def _scalar_globals(fn: Any) -> tuple[tuple, dict]:
-    """Names of the module-level Python numbers/strings/bools the function reads: their
-    values are part of the cache key (a changed global means a new trace)."""
-    target = getattr(fn, "__func__", fn)
-    code = getattr(target, "__code__", None)
-    glb = getattr(target, "__globals__", None)
-    if code is None or glb is None:
-        return (), {}
-    names = tuple(n for n in code.co_names if isinstance(glb.get(n), (bool, int, float, str)))
-    return names, glb
+_BY_VALUE = (bool, int, float, complex, str, bytes, type(None))
+_MISSING = object()
+_MAX_READINGS = 64  # distinct module readings numbered per static function
+_unique = itertools.count(1)
+
+
+def _watched(value: Any) -> bool:
+    """Whether a Python binding is part of a static function's cache key: numbers, strings,
+    ``None`` and tuples of them by value; tensors, modules and optimizers by identity."""
+    from ..nn.module import Module
+    from ..optim import Optimizer
+
+    if type(value) in _BY_VALUE or isinstance(value, (Tensor, Module, Optimizer)):
+        return True
+    if isinstance(value, tuple):
+        try:
+            hash(value)
+        except TypeError:
+            return False
+        return True
+    return False
+
+
+def _code_names(code: Any) -> list[str]:
+    """Global names read by a code object and the code objects nested in it (lambdas,
+    comprehensions, inner functions)."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names.extend(_code_names(const))
+    return list(dict.fromkeys(names))
+
+
+class PythonState:
+    """The Python state a static function reads besides its arguments, read on every call
+    into the cache key, so that a program never replays with stale Python values.
+
+    Watched: the globals its code names and its closure cells, when they hold numbers,
+    strings, ``None``, tuples of them (by value) or tensors, modules, optimizers (by
+    identity); for every module it reaches, its plain attributes of those kinds, its
+    parameters, buffers and submodules (by identity) and its forward hooks. The modules are
+    re-read only when ``Module._generation`` says some module changed. A tensor whose array
+    the program captured by reference is also checked for a new array (``t.data = ...``) by
+    the program's guard (:attr:`Program.captured_guard`).
+    """
+
+    def __init__(self, fn: Any, modules: list, readings: dict) -> None:
+        from ..nn.module import Module
+
+        target = getattr(fn, "__func__", fn)
+        code = getattr(target, "__code__", None)
+        glb = getattr(target, "__globals__", None)
+        self.slots: list[tuple[dict, str]] = []
+        self.cells: list[Any] = []
+        if code is not None:
+            if glb is not None:
+                self.slots = [(glb, n) for n in _code_names(code)
+                              if n in glb and _watched(glb[n])]
+            for cell in getattr(target, "__closure__", None) or ():
+                try:
+                    value = cell.cell_contents
+                except ValueError:  # not bound yet
+                    continue
+                if _watched(value):
+                    self.cells.append(cell)
+        self.modules = list(modules)
+        self._module_cls = Module
+        self._generation = -1
+        # each distinct reading of the modules gets a number, the same for the static
+        # function's whole life (``readings`` is its table); the key holds that number, so a
+        # call does not hash the whole reading, and the readings stay referenced in the
+        # table, so the identities in them stay unique
+        self._readings = readings
+        self._reading = 0
+
+    def _read_modules(self) -> tuple:
+        return tuple((tuple([(k, v) for k, v in m.__dict__.items()
+                             if k != "training" and _watched(v)]),
+                      tuple(m._parameters.items()), tuple(m._buffers.items()),
+                      tuple(m._modules.items()), tuple(m._forward_pre_hooks),
+                      tuple(m._forward_hooks))
+                     for m in self.modules)
+
+    def key(self) -> tuple:
+        values = [d.get(k, _MISSING) for d, k in self.slots]
+        for cell in self.cells:
+            try:
+                values.append(cell.cell_contents)
+            except ValueError:
+                values.append(_MISSING)
+        generation = self._module_cls._generation
+        if generation != self._generation:
+            reading = self._read_modules()
+            token = self._readings.get(reading)
+            if token is None:
+                if len(self._readings) < _MAX_READINGS:
+                    token = self._readings[reading] = len(self._readings)
+                else:  # modules that change on every call: a number no key holds yet
+                    token = -next(_unique)
+            self._reading = token
+            self._generation = generation
+        values.append(self._reading)
+        return tuple(values)
+
+    def tensors(self) -> list[Tensor]:
+        """The tensors the watched bindings hold now."""
+        found = [d.get(k) for d, k in self.slots]
+        for cell in self.cells:
+            try:
+                found.append(cell.cell_contents)
+            except ValueError:
+                pass
+        for m in self.modules:
+            found += [v for k, v in m.__dict__.items() if isinstance(v, Tensor)]
+        return [t for t in found if isinstance(t, Tensor)]
 
 
 def _python_bindings(fn: Any, modules: list) -> dict:
@@ -248,11 +354,15 @@ class Program:
         self.runs = 0
         self._shape_list = list(shapes)
         self.check_shapes = True  # the cache key holds exact shapes unless specs have None
+        self.captured_guard: list[tuple[Tensor, Any]] = []  # set by StaticFunction._trace
         self._single = out_template if isinstance(out_template, OutTensor) else None
 
     def guards_hold(self, flat: list) -> bool:
         if self.check_shapes and [t.shape for t in flat] != self._shape_list:
             return False
+        for t, arr in self.captured_guard:
+            if t.data is not arr:
+                return False
         for t, had in self.guard:
             if (t.grad is not None) != had:
                 return False
@@ -316,6 +426,8 @@ class PolyProgram:
             if t.ndim != len(shape) or any(n != m for d, (n, m) in enumerate(
                     zip(t.shape, shape, strict=True)) if (i, d) not in dyn):
                 return False
+        if any(t.data is not arr for t, arr in self.base.captured_guard):
+            return False
         return all((t.grad is not None) == had for t, had in self.base.guard)
 
     def run(self, flat: list) -> Any:
@@ -375,8 +487,8 @@ class StaticFunction:
         self.fallbacks: list[tuple[str, str]] = []
         self._modules: list | None = None
         self._all_modules: list = []
-        self._scalar_names: tuple = ()
-        self._globals: dict = {}
+        self._state: PythonState | None = None
+        self._readings: dict[tuple, int] = {}
         self._host_optimizers: set[int] = set()
         self._optimizers: list | None = None
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -397,23 +509,21 @@ class StaticFunction:
         if self._modules is None:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
             self._all_modules = [m for _, root in self._modules for m in root.modules()]
-            self._scalar_names, self._globals = _scalar_globals(self.fn)
+            self._state = PythonState(self.fn, self._all_modules, self._readings)
         if not kwargs and not self.input_spec and len(flat) == len(args):
             # the common case, kept cheap: every argument is a tensor
             akey = tuple([(t.shape, t.dtype, t.requires_grad) for t in flat])
         else:
             akey = _arg_key((args, kwargs), self.input_spec, [0])
         modes = tuple([m.training for m in self._all_modules])
-        if self._scalar_names:
-            glb = self._globals
-            modes += tuple([glb.get(n) for n in self._scalar_names])
+        state = self._state.key()
         # the same array passed twice is one value of the program
         if len(flat) < 2:
             aliasing = ()
         else:
             first: dict[int, int] = {}
             aliasing = tuple([first.setdefault(id(t.data), i) for i, t in enumerate(flat)])
-        return (akey, aliasing, grad_mode.enabled, modes, _backend.active.name)
+        return (akey, aliasing, grad_mode.enabled, modes, state, _backend.active.name)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _tracer._active is not None:  # inside another trace: become part of it
@@ -496,6 +606,7 @@ class StaticFunction:
         self.traces += 1
         self._modules, self._optimizers = _discover(self.fn, args, kwargs)
         self._all_modules = [m for _, root in self._modules for m in root.modules()]
+        self._state = PythonState(self.fn, self._all_modules, self._readings)
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
@@ -550,6 +661,11 @@ class StaticFunction:
                           stacklevel=3)
             return result
         program.check_shapes = bool(self.input_spec) or bool(kwargs) or len(flat) != len(args)
+        # arrays of watched tensors the program holds by reference: a new array in the same
+        # tensor (t.data = ...) must not replay the old one
+        captured = {id(tr.graph.consts[vid]) for vid in tr.volatile if vid in tr.graph.consts}
+        program.captured_guard = [(t, t.data) for t in self._state.tensors()
+                                  if id(t.data) in captured]
         self.cache.setdefault(key, []).append(program)
         self.last_program = program
         return result

@@ -40,6 +40,44 @@ class _IncompatibleKeys(NamedTuple):
                 f"unexpected_keys={self.unexpected_keys})")
 
 
+class _Table(OrderedDict):
+    """A module's parameters, buffers, submodules or hooks. Every change counts in
+    ``Module._generation``, which static functions (``framework.jit.static.PythonState``)
+    compare to know when to re-read the modules they guard."""
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        Module._generation += 1
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        Module._generation += 1
+        super().__delitem__(key)
+
+    def pop(self, *args: Any) -> Any:
+        Module._generation += 1
+        return super().pop(*args)
+
+    def popitem(self, last: bool = True) -> Any:
+        Module._generation += 1
+        return super().popitem(last)
+
+    def clear(self) -> None:
+        Module._generation += 1
+        super().clear()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        Module._generation += 1
+        return super().setdefault(key, default)
+
+    def move_to_end(self, key: Any, last: bool = True) -> None:
+        Module._generation += 1
+        super().move_to_end(key, last)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        Module._generation += 1
+        super().update(*args, **kwargs)
+
+
 class RemovableHandle:
     """Returned by ``register_*_hook``; ``handle.remove()`` unregisters the hook."""
 
@@ -68,16 +106,19 @@ class Module:
 
     training: bool
     _version = 1
+    # counts changes of any module's attributes (other than ``training``), parameters,
+    # buffers, submodules and hooks; see _Table
+    _generation = 0
 
     def __init__(self) -> None:
         d = self.__dict__
         d["training"] = True
-        d["_parameters"] = OrderedDict()
-        d["_buffers"] = OrderedDict()
+        d["_parameters"] = _Table()
+        d["_buffers"] = _Table()
         d["_non_persistent"] = set()
-        d["_modules"] = OrderedDict()
-        d["_forward_pre_hooks"] = OrderedDict()
-        d["_forward_hooks"] = OrderedDict()
+        d["_modules"] = _Table()
+        d["_forward_pre_hooks"] = _Table()
+        d["_forward_hooks"] = _Table()
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; subclasses define it and callers use ``module(...)``."""
@@ -114,6 +155,7 @@ class Module:
         raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
 
     def __setattr__(self, name: str, value: Any) -> None:
+        Module._generation += 1
         d = self.__dict__
         if "_parameters" not in d:
             if isinstance(value, (Parameter, Module)):
@@ -167,6 +209,7 @@ class Module:
             d["_non_persistent"].discard(name)
 
     def __delattr__(self, name: str) -> None:
+        Module._generation += 1
         d = self.__dict__
         for store in (d["_parameters"], d["_buffers"], d["_modules"]):
             if name in store:

@@ -433,6 +433,123 @@ def test_module_level_python_numbers_are_guarded():
     SCALE = 2.0
 
 
+def test_python_state_changed_between_calls_is_never_replayed_stale():
+    """Tensors, modules and Python values the function reaches through its globals, closure
+    cells and modules' attributes are guarded: changing them between calls re-traces."""
+    global TABLE
+    TABLE = fw.ones(3)
+    x = fw.ones(3)
+
+    f = fw.jit.to_static(lambda x: x * TABLE)
+    assert f(x).tolist() == [1.0] * 3 and f(x).tolist() == [1.0] * 3
+    TABLE = fw.full((3,), 5.0)  # rebound global tensor
+    assert f(x).tolist() == [5.0] * 3
+    TABLE.data = np.full(3, 7.0, np.float32)  # a new array in the same tensor
+    assert f(x).tolist() == [7.0] * 3
+    with fw.no_grad():
+        TABLE.mul_(2.0)  # in place: the program reads the same array
+    assert f(x).tolist() == [14.0] * 3
+    assert len(f.programs) == 3
+
+    def closures():
+        scale, shift = 2.0, fw.zeros(3)
+
+        @fw.jit.to_static
+        def g(x):
+            return x * scale + shift
+
+        def set_scale(v):
+            nonlocal scale
+            scale = v
+
+        def set_shift(v):
+            nonlocal shift
+            shift = v
+        return g, set_scale, set_shift
+
+    g, set_scale, set_shift = closures()
+    assert g(x).tolist() == [2.0] * 3 and g(x).tolist() == [2.0] * 3
+    set_scale(7.0)
+    assert g(x).tolist() == [7.0] * 3
+    set_shift(fw.full((3,), 10.0))
+    assert g(x).tolist() == [17.0] * 3
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.scale = fw.tensor(2.0)
+            self.power = 1.0
+            self.register_buffer("offset", fw.zeros(3))
+
+        def forward(self, x):
+            return (self.lin(x) * self.scale) ** self.power + self.offset
+
+    m = Scaled()
+    sm = fw.jit.to_static(m)
+    with fw.no_grad():
+        sm(x)
+        sm(x)
+
+        def check():
+            assert np.allclose(sm(x).numpy(), ((m.lin(x) * m.scale) ** m.power
+                                               + m.offset).numpy())
+        m.scale = fw.tensor(4.0)  # plain tensor attribute
+        check()
+        m.power = 2.0  # Python number attribute
+        check()
+        m.offset = fw.ones(3)  # buffer
+        check()
+        m.lin.weight = nn.Parameter(fw.zeros(3, 3))  # parameter
+        check()
+        m.lin = nn.Linear(3, 3)  # submodule
+        check()
+        m.lin.register_forward_hook(lambda mod, inp, out: out * 0.0)  # hook added
+        check()
+
+
+def test_a_training_loop_traces_once_per_signature():
+    """Optimizer steps, zero_grad, train/eval switches and building other modules do not
+    count as changed Python state."""
+    model = _mlp()
+    opt = fw.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+
+    @fw.jit.to_static
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    x, y = fw.randn(8, 12), fw.tensor(np.arange(8) % 5)
+    for i in range(6):
+        step(x, y)
+        _mlp(i)  # unrelated modules being built
+        model.eval()
+        model.train()
+    assert step.traces == 1 and sum(p.runs for p in step.programs) == 5
+
+
+def test_a_module_attribute_changed_on_every_call_stays_right():
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, x):
+            return x * float(self.calls)
+
+    m = Counter()
+    f = fw.jit.to_static(m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        for i in range(100):
+            m.calls = i
+            assert f(fw.ones(2)).tolist() == [float(i)] * 2
+    assert len(f.forward._readings) <= 64
+
+
 def test_gradients_of_arguments_inside_a_step_fall_back_to_eager():
     w = fw.randn(3, 3, requires_grad=True)
 
