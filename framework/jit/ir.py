@@ -65,23 +65,37 @@ class TensorArg(Ref):
 
 
 class Sym:
-    """A size formula ``const + sum(coeffs[k] * S_k)`` over the dynamic sizes ``S_k``.
+    """A size formula over the dynamic sizes ``S_k``: ``const + sum(coeffs[k] * S_k)`` plus
+    ``products``, terms ``(c, (j, k))`` worth ``c * S_j * S_k`` (a ``(B, S, D)`` input
+    folded to ``(B*S, D)``, a mean over ``B*S`` elements).
 
     ``mode`` "int" gives that integer, "float" the same as a float (``x / float(batch)``),
     "inv" its reciprocal ``1.0 / (...)`` (``x * (1.0 / batch)``).
     """
 
-    __slots__ = ("const", "coeffs", "mode")
+    __slots__ = ("const", "coeffs", "mode", "products")
 
-    def __init__(self, const: int, coeffs: tuple, mode: str = "int") -> None:
+    def __init__(self, const: int, coeffs: tuple, mode: str = "int",
+                 products: tuple = ()) -> None:
         self.const = int(const)
         self.coeffs = tuple(int(c) for c in coeffs)
         if mode not in ("int", "float", "inv"):
             raise ValueError(f"unknown size formula mode {mode!r}")
         self.mode = mode
+        terms = []
+        for c, idx in products:
+            idx = tuple(int(i) for i in idx)
+            if len(idx) != 2 or any(not 0 <= i < len(self.coeffs) for i in idx):
+                raise ValueError(f"size formula term {idx!r} does not name two of the "
+                                 f"{len(self.coeffs)} dynamic sizes")
+            if int(c):
+                terms.append((int(c), idx))
+        self.products = tuple(terms)
 
     def value(self, sizes: tuple) -> Any:
         n = self.const + sum(c * s for c, s in zip(self.coeffs, sizes, strict=True))
+        for c, (j, k) in self.products:
+            n += c * sizes[j] * sizes[k]
         if self.mode == "float":
             return float(n)
         if self.mode == "inv":
@@ -90,17 +104,20 @@ class Sym:
 
     def __repr__(self) -> str:
         terms = [f"{c}*S{k}" if c != 1 else f"S{k}" for k, c in enumerate(self.coeffs) if c]
+        terms += [f"{c}*S{j}*S{k}" if c != 1 else f"S{j}*S{k}" for c, (j, k) in self.products]
         if self.const or not terms:
             terms.append(str(self.const))
         body = "(" + " + ".join(terms) + ")"
         return {"int": body, "float": f"float{body}", "inv": f"1/{body}"}[self.mode]
 
+    def _key(self) -> tuple:
+        return (self.const, self.coeffs, self.mode, self.products)
+
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sym) and (self.const, self.coeffs, self.mode) == (
-            other.const, other.coeffs, other.mode)
+        return isinstance(other, Sym) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.const, self.coeffs, self.mode))
+        return hash(self._key())
 
 
 class RngArg:
@@ -341,6 +358,9 @@ def encode(a: Any) -> Any:
             raise TypeError("host calls (Python functions run on every call) cannot be saved")
         return {"$ref": a.id}
     if isinstance(a, Sym):
+        if a.products:
+            return {"$sym": [a.const, list(a.coeffs), a.mode,
+                             [[c, list(idx)] for c, idx in a.products]]}
         return {"$sym": [a.const, list(a.coeffs), a.mode]}
     if isinstance(a, RngArg):
         if a.generator is not None:
@@ -399,10 +419,16 @@ def decode(a: Any, where: str) -> Any:
             parts = [decode(x, where) for x in val]
             if all(p is None or isinstance(p, int) for p in parts):
                 return slice(*parts)
-        if key == "$sym" and isinstance(val, list) and len(val) == 3 and _ints([val[0]]) \
-                and isinstance(val[1], list) and _ints(val[1]) \
+        if key == "$sym" and isinstance(val, list) and len(val) in (3, 4) \
+                and _ints([val[0]]) and isinstance(val[1], list) and _ints(val[1]) \
                 and val[2] in ("int", "float", "inv"):
-            return Sym(val[0], tuple(val[1]), val[2])
+            terms = val[3] if len(val) == 4 else []
+            if isinstance(terms, list) and all(
+                    isinstance(t, list) and len(t) == 2 and _ints([t[0]])
+                    and isinstance(t[1], list) and len(t[1]) == 2 and _ints(t[1])
+                    and all(0 <= i < len(val[1]) for i in t[1]) for t in terms):
+                return Sym(val[0], tuple(val[1]), val[2],
+                           tuple((t[0], tuple(t[1])) for t in terms))
         if key == "$rng" and val == "global":
             return RngArg(None)
         if key == "$ellipsis" and val is True:

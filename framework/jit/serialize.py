@@ -10,6 +10,7 @@ and sizes are bounded before anything is allocated.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -83,6 +84,28 @@ def _trace_at(fn: Any, specs: list, dims: list, sizes: tuple, owners: list) -> A
     return prog
 
 
+def _more_sizes(size_sets: list[tuple], k: int) -> list[tuple]:
+    """Further small sizes, so that sizes which are products of two dynamic sizes
+    (``B*S``) can be fitted too: one more than the unknowns of such a formula, with the
+    traces telling every unknown apart."""
+    from .symbolic import _pairs
+
+    def row(s: tuple) -> list:
+        return [1, *s, *(s[i] * s[j] for i, j in _pairs(k))]
+
+    need = 1 + k + len(_pairs(k))
+    rng = np.random.default_rng(0)
+    sets = list(size_sets)
+    more: list[tuple] = []
+    while len(sets) < need + 1 or np.linalg.matrix_rank(
+            np.array([row(s) for s in sets], dtype=np.float64)) < need:
+        cand = tuple(int(n) for n in rng.integers(3, 18, size=k))
+        if cand not in sets:
+            sets.append(cand)
+            more.append(cand)
+    return more
+
+
 def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
     """Trace ``module_or_fn`` for ``input_spec`` and write the program to directory ``path``.
 
@@ -118,7 +141,17 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
         size_sets.append(tuple(n + 4 if j == k else n for j, n in enumerate(base)))
     if dims:
         size_sets.append(tuple(n + 7 + k for k, n in enumerate(base)))
-    progs = [_trace_at(fn, specs, dims, sizes, owners) for sizes in size_sets]
+        size_sets += _more_sizes(size_sets, len(dims))
+    # a module is saved for inference: traced in evaluation mode (dropout off, batch norm
+    # on its running statistics), and its modes are restored afterwards
+    modes = [(m, m.training) for m in module.modules()] if module is not None else []
+    if module is not None:
+        module.eval()
+    try:
+        progs = [_trace_at(fn, specs, dims, sizes, owners) for sizes in size_sets]
+    finally:
+        for m, training in modes:
+            m.__dict__["training"] = training
     graphs = [p.raw_graph for p in progs]
     try:
         graph = merge(graphs, size_sets) if dims else graphs[0]
@@ -144,9 +177,11 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
     os.makedirs(parent, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix=".skiff-save-", dir=parent)
     try:
+        wtmp = os.path.join(tmp, WEIGHTS_FILE)
+        save_file(arrays, wtmp, metadata={"format": "skiff.jit"})
+        doc["weights_sha256"] = _sha256(wtmp)
         with open(os.path.join(tmp, GRAPH_FILE), "w", encoding="utf-8") as fh:
             json.dump(doc, fh, indent=1)
-        save_file(arrays, os.path.join(tmp, WEIGHTS_FILE), metadata={"format": "skiff.jit"})
         if os.path.isdir(path):
             shutil.rmtree(path)
         os.replace(tmp, path)
@@ -154,6 +189,14 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return path
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _encode_result(obj: Any) -> Any:
@@ -286,6 +329,14 @@ def load(path: str) -> LoadedProgram:
                 or specs[i].shape[d] is not None:
             raise GraphFormatError(f"{gpath}: bad dynamic dimension ({i}, {d})")
     result = _decode_result(doc.get("result"), len(graph.outputs))
+    expected = doc.get("weights_sha256")
+    if expected is not None:  # programs saved before the checksum existed have none
+        if not isinstance(expected, str):
+            raise GraphFormatError(f"{gpath}: malformed 'weights_sha256'")
+        if _sha256(wpath) != expected:
+            raise GraphFormatError(
+                f"{wpath} does not match {gpath} (its SHA-256 differs from the one saved "
+                "with the graph): the weights were changed or come from another save")
     try:
         stored = load_file(wpath)
     except (SafetensorError, OSError, ValueError) as err:

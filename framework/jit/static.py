@@ -558,7 +558,7 @@ class StaticFunction:
 
     def _polymorphic(self, entries: list, flat: list) -> PolyProgram | None:
         """Merge the traces of a signature with dynamic dims into one program, if possible."""
-        from .symbolic import NotPolymorphic, merge
+        from .symbolic import NotEnoughTraces, NotPolymorphic, merge
 
         dims = [(i, d) for i, s in enumerate(self.input_spec[:len(flat)])
                 for d, n in enumerate(s.shape) if n is None]
@@ -584,6 +584,8 @@ class StaticFunction:
             return None
         try:
             graph = merge([p.raw_graph for p in progs], sizes)
+        except NotEnoughTraces:
+            return None  # sizes that are products of dynamic sizes need more traces
         except NotPolymorphic as err:
             if not getattr(self, "_poly_warned", False):
                 self._poly_warned = True

@@ -3,9 +3,10 @@
 A graph traced at one size holds that size in its attributes (``reshape(x, (64, 10))``) and
 shapes. Tracing again at other sizes and comparing the graphs node by node shows which
 integers move with a dynamic dimension; each is written as ``const + sum(coeff_k * S_k)`` (a
-:class:`Sym`) over the dynamic sizes ``S_k``. The fit uses some traces and is checked
-against another; anything else that differs (an op, a float, a constant array) means the
-program is not polymorphic and :func:`merge` says why.
+:class:`Sym`) over the dynamic sizes ``S_k``, or, when that does not fit and there are
+traces enough, with products ``S_j * S_k`` too (``(B, S, D)`` folded to ``(B*S, D)``). The
+fit uses some traces and is checked against another; anything else that differs (an op, a
+float, a constant array) means the program is not polymorphic and :func:`merge` says why.
 """
 
 from __future__ import annotations
@@ -18,31 +19,45 @@ from .ir import Graph, Ref, Sym
 
 
 class NotPolymorphic(ValueError):
-    """The traces at different sizes differ by more than linear sizes."""
+    """The traces at different sizes differ by more than their sizes."""
 
 
-def _fit(values: list, sizes: list[tuple], mode: str = "int") -> Sym:
-    """Integers ``const, coeffs`` with ``values[i] == const + coeffs . sizes[i]`` for every
-    trace (least squares, rounded, then checked exactly: one more trace than unknowns makes
-    the check meaningful)."""
-    a = np.array([(1, *s) for s in sizes], dtype=np.float64)
+class NotEnoughTraces(NotPolymorphic):
+    """The traces so far do not determine the size formulas (more traces may)."""
+
+
+def _pairs(k: int) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(k) for j in range(i, k)]
+
+
+def _fit(values: list, sizes: list[tuple], mode: str = "int", degree: int = 1) -> Sym:
+    """Integers ``const, coeffs`` (and, with ``degree`` 2, coefficients of the products
+    ``S_j * S_k``) with ``values[i]`` the formula's value at ``sizes[i]`` for every trace
+    (least squares, rounded, then checked exactly by the caller: one more trace than
+    unknowns makes the check meaningful)."""
+    k = len(sizes[0])
+    pairs = _pairs(k) if degree >= 2 else []
+    a = np.array([(1, *s, *(s[i] * s[j] for i, j in pairs)) for s in sizes],
+                 dtype=np.float64)
     b = np.array(values, dtype=np.float64)
     if len(sizes) < a.shape[1] + 1 or np.linalg.matrix_rank(a) < a.shape[1]:
-        raise NotPolymorphic("not enough traces at different sizes to fit the sizes")
+        raise NotEnoughTraces("not enough traces at different sizes to fit the sizes")
     sol = np.rint(np.linalg.lstsq(a, b, rcond=None)[0]).astype(np.int64)
-    sym = Sym(int(sol[0]), tuple(int(c) for c in sol[1:]), mode)
-    return sym
+    products = tuple((int(c), ij) for c, ij in zip(sol[1 + k:], pairs, strict=True))
+    return Sym(int(sol[0]), tuple(int(c) for c in sol[1:1 + k]), mode, products)
 
 
 def _fit_exact(items: list, sizes: list[tuple], mode: str) -> Sym:
+    """The linear formula if it fits every trace, else one with products of two sizes."""
     ints = items if mode == "int" else (
         [round(v) for v in items] if mode == "float" else
         [round(1.0 / v) if v else 0 for v in items])
-    sym = _fit(ints, sizes, mode)
-    for v, s in zip(items, sizes, strict=True):
-        if sym.value(s) != v:
-            raise NotPolymorphic(f"a size is not linear in the dynamic dimensions ({items})")
-    return sym
+    for degree in (1, 2):
+        sym = _fit(ints, sizes, mode, degree)
+        if all(sym.value(s) == v for v, s in zip(items, sizes, strict=True)):
+            return sym
+    raise NotPolymorphic(f"a size is not a polynomial of degree 2 in the dynamic dimensions "
+                         f"that the traces determine ({items})")
 
 
 def _merge_leaf(items: list, sizes: list, where: str) -> Any:

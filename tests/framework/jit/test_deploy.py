@@ -38,6 +38,93 @@ def test_save_and_load_run_without_the_model_code(tmp_path):
     assert any(n.get("scope") == "0" for n in doc["nodes"])  # layer names kept
 
 
+def test_a_module_is_saved_in_evaluation_mode_and_keeps_its_modes(tmp_path):
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.BatchNorm1d(8), nn.ReLU(),
+                          nn.Linear(8, 2))
+    with fw.no_grad():
+        model(fw.randn(16, 4))  # some running statistics
+    model[4].eval()  # mixed modes are restored as they were
+    path = str(tmp_path / "m")
+    fw.jit.save(model, path, [fw.jit.InputSpec([None, 4])])
+    assert [m.training for m in model.modules()] == [True, True, True, True, True, False]
+    doc = json.load(open(os.path.join(path, "graph.json"), encoding="utf-8"))
+    assert not any(n["op"].startswith("random_") for n in doc["nodes"])  # no dropout
+    loaded = fw.jit.load(path)
+    x = fw.randn(5, 4)
+    model.eval()
+    with fw.no_grad():
+        want = model(x).numpy()
+    np.testing.assert_allclose(loaded(x).numpy(), want, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(loaded(x).numpy(), loaded(x).numpy())
+
+
+def test_batch_and_sequence_length_both_dynamic(tmp_path):
+    """A (B, S, D) input folded to (B*S, D) has sizes that are products of two dynamic
+    sizes: saved as formulas with a product term, and merged at run time too."""
+    fw.manual_seed(0)
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True).eval()
+    spec = [fw.jit.InputSpec([None, None, 8])]
+    path = str(tmp_path / "enc")
+    fw.jit.save(layer, path, spec)
+    assert '"$sym"' in open(os.path.join(path, "graph.json"), encoding="utf-8").read()
+    graph = json.load(open(os.path.join(path, "graph.json"), encoding="utf-8"))
+    products = [a["$sym"][3] for a in _walk(graph["nodes"] + graph["values"])
+                if len(a["$sym"]) == 4]
+    assert [[1, [0, 1]]] in products  # B*S
+    loaded = fw.jit.load(path)
+    static = fw.jit.to_static(nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0,
+                                                         batch_first=True).eval(),
+                              input_spec=spec)
+    static.load_state_dict(layer.state_dict())
+    rng = np.random.default_rng(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fw.jit.JitWarning)
+        for b, s in [(6, 6), (9, 11), (1, 2), (10, 11), (3, 4), (10, 5), (4, 10), (3, 5),
+                     (8, 7), (1, 1), (2, 13)]:
+            x = fw.tensor(rng.standard_normal((b, s, 8)), dtype=fw.float32)
+            with fw.no_grad():
+                want = layer(x).numpy()
+                np.testing.assert_allclose(loaded(x).numpy(), want, rtol=1e-4, atol=1e-5)
+                np.testing.assert_allclose(static(x).numpy(), want, rtol=1e-4, atol=1e-5)
+    # seven traces determine formulas with B*S; every later size replays without tracing
+    assert static.forward.traces == 7
+
+
+def test_size_formulas_fit_products_and_refuse_what_they_cannot_tell():
+    from framework.jit.ir import Sym, decode, encode
+    from framework.jit.symbolic import NotEnoughTraces, NotPolymorphic, _fit_exact
+
+    sizes = [(3, 5), (7, 5), (3, 9), (10, 12), (4, 4), (6, 11), (9, 3)]
+    bs = _fit_exact([2 * b * s + b + 1 for b, s in sizes], sizes, "int")
+    assert bs == Sym(1, (1, 0), "int", ((2, (0, 1)),)) and repr(bs) == "(S0 + 2*S0*S1 + 1)"
+    assert bs.value((100, 7)) == 1501
+    inv = _fit_exact([1.0 / (b * s * 8) for b, s in sizes], sizes, "inv")
+    assert inv.value((2, 3)) == 1.0 / 48
+    assert _fit_exact([b + 4 for b, _ in sizes[:4]], sizes[:4], "int") == Sym(4, (1, 0))
+    with pytest.raises(NotEnoughTraces):  # products need seven traces of two sizes
+        _fit_exact([b * s for b, s in sizes[:4]], sizes[:4], "int")
+    with pytest.raises(NotPolymorphic, match="polynomial of degree 2"):
+        _fit_exact([b * b * s for b, s in sizes], sizes, "int")
+    assert decode(encode(bs), "x") == bs
+    for bad in ([1, [1, 0], "int", [[2, [0, 2]]]], [1, [1, 0], "int", [[2, [0]]]],
+                [1, [1, 0], "int", [["2", [0, 1]]]], [1, [1, 0], "int", {}]):
+        with pytest.raises(GraphFormatError, match="unrecognized"):
+            decode({"$sym": bad}, "x")
+
+
+def _walk(obj):
+    """Every size formula (``{"$sym": ...}``) in a part of graph.json."""
+    if isinstance(obj, dict) and "$sym" in obj:
+        yield obj
+    elif isinstance(obj, dict):
+        for o in obj.values():
+            yield from _walk(o)
+    elif isinstance(obj, list):
+        for o in obj:
+            yield from _walk(o)
+
+
 def test_saving_does_not_change_the_model(tmp_path):
     model = _cnn()  # training mode: BatchNorm would update its statistics
     before = {k: v.numpy().copy() for k, v in model.state_dict().items()}
@@ -97,8 +184,29 @@ def test_tampered_or_truncated_weights_are_refused(tmp_path):
     data = open(wpath, "rb").read()
     with open(wpath, "wb") as fh:
         fh.write(data[: len(data) // 2])
-    with pytest.raises(GraphFormatError, match="safetensors"):
+    with pytest.raises(GraphFormatError, match="SHA-256"):
         fw.jit.load(path)
+    # a program saved without the checksum still has its weights file checked
+    _edit(path, lambda d: d.pop("weights_sha256"))
+    with pytest.raises(GraphFormatError, match="not a valid safetensors file"):
+        fw.jit.load(path)
+    # one changed number in the data, or the weights of another save, are refused too
+    path3 = _saved(tmp_path / "c")
+    wpath3 = os.path.join(path3, "weights.safetensors")
+    data = bytearray(open(wpath3, "rb").read())
+    data[-2] ^= 0x40
+    with open(wpath3, "wb") as fh:
+        fh.write(bytes(data))
+    with pytest.raises(GraphFormatError, match="changed or come from another save"):
+        fw.jit.load(path3)
+    path4 = str(tmp_path / "d")
+    fw.manual_seed(1)
+    fw.jit.save(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)), path4,
+                [fw.jit.InputSpec([None, 4])])
+    with open(wpath3, "wb") as fh:
+        fh.write(open(os.path.join(path4, "weights.safetensors"), "rb").read())
+    with pytest.raises(GraphFormatError, match="SHA-256"):
+        fw.jit.load(path3)
     path2 = _saved(tmp_path / "b")
     _edit(path2, lambda d: d["values"][1].__setitem__("shape", [8, 5]))
     with pytest.raises(GraphFormatError, match="expects"):
