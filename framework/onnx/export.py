@@ -43,6 +43,8 @@ class _Builder:
         self.counter = 0
         self.node_index = 0
         self.scope: str | None = None
+        self.dynamic: list[tuple[str, int]] = []  # (input name, axis) of each dynamic size
+        self._sizes: dict[int, str] = {}
 
     def fresh(self, hint: str = "t") -> str:
         self.counter += 1
@@ -75,6 +77,28 @@ class _Builder:
     def shape_of(self, vid: int) -> tuple:
         return self.graph.values[vid].shape
 
+    def size(self, k: int) -> str:
+        """A 1-element int64 tensor: the ``k``-th dynamic size, read from its input's shape."""
+        if k not in self._sizes:
+            name, axis = self.dynamic[k]
+            self._sizes[k] = self.add("Shape", [name], start=axis, end=axis + 1)
+        return self._sizes[k]
+
+    def formula(self, sym: Any) -> str:
+        """A 1-element int64 tensor with the value of a size formula at run time."""
+        terms = [(c, (k,)) for k, c in enumerate(sym.coeffs) if c] + list(sym.products)
+        acc = None
+        for c, ks in terms:
+            t = self.size(ks[0])
+            for k in ks[1:]:
+                t = self.add("Mul", [t, self.size(k)])
+            if c != 1:
+                t = self.add("Mul", [t, self.ints([c])])
+            acc = t if acc is None else self.add("Add", [acc, t])
+        if acc is None:
+            return self.ints([sym.const])
+        return self.add("Add", [acc, self.ints([sym.const])]) if sym.const else acc
+
     def fail(self, op: str, why: str = "") -> None:
         where = f" (in layer {self.scope!r})" if self.scope else ""
         raise OnnxExportError(f"primitive {op!r}{where} has no ONNX mapping"
@@ -92,8 +116,12 @@ def _operand(b: _Builder, a: Any, dtype: Any) -> str:
 
     if isinstance(a, Ref):
         return b.name(a.id)
-    if _is_sym(a):
-        b.fail("size", "a size-dependent scalar")
+    if _is_sym(a):  # a size-dependent scalar (a mean's divisor): computed from the shapes
+        value = b.add("Cast", [b.formula(a)], to=b.helper.np_dtype_to_tensor_dtype(
+            np.dtype(dtype)))
+        if a.mode == "inv":
+            value = b.add("Reciprocal", [value])
+        return b.add("Reshape", [value, b.const(np.zeros(0, np.int64), np.int64)])
     return b.const(a, dtype)
 
 
@@ -154,10 +182,10 @@ def _map_node(b: _Builder, n: Any) -> None:
     elif op in ("astype", "asarray"):
         dt = args[1] if len(args) > 1 else kw.get("dtype")
         if not isinstance(args[0], Ref):
-            if _is_sym(args[0]) or not isinstance(args[0], (int, float, bool)):
-                b.fail(op, "a size-dependent or non-numeric constant")
-            const = b.const(args[0], dt if dt is not None else b.dtype_of(n.outputs[0]))
-            b.add("Identity", [const], [out])
+            if not _is_sym(args[0]) and not isinstance(args[0], (int, float, bool)):
+                b.fail(op, "a non-numeric constant")
+            value = _operand(b, args[0], dt if dt is not None else b.dtype_of(n.outputs[0]))
+            b.add("Identity", [value], [out])
             return
         src = b.name(args[0].id)
         if dt is None or np.dtype(dt) == b.dtype_of(args[0].id):
@@ -181,7 +209,7 @@ def _map_node(b: _Builder, n: Any) -> None:
     elif op == "einsum":
         b.add("Einsum", [b.name(a.id) for a in args[1:]], [out], equation=args[0])
     elif op == "reshape":
-        b.add("Reshape", [b.name(args[0].id), b.ints(_reshape_target(b, n))], [out])
+        b.add("Reshape", [b.name(args[0].id), _reshape_target(b, n)], [out])
     elif op == "transpose":
         perm = args[1] if len(args) > 1 else kw.get("axes")
         if perm is None:
@@ -278,18 +306,18 @@ def _reduce(b: _Builder, n: Any, out: str) -> None:
         b.add(onnx_op, [x], [out], axes=axes, keepdims=keep)
 
 
-def _reshape_target(b: _Builder, n: Any) -> list:
+def _reshape_target(b: _Builder, n: Any) -> str:
+    """The target shape: a constant where at most one size is dynamic (written as -1),
+    else computed from the input shapes."""
     target = n.args[1] if len(n.args) > 1 else n.kwargs.get("shape")
     target = [target] if isinstance(target, int) or _is_sym(target) else list(target)
-    dynamic = [i for i, d in enumerate(target) if _is_sym(d)]
-    if len(dynamic) > 1 or (dynamic and -1 in target):
-        b.fail("reshape", "more than one size depends on the dynamic dimensions")
-    out = []
-    for d in target:
-        out.append(-1 if _is_sym(d) else int(d))
-    if 0 in out:
+    if 0 in target:
         b.fail("reshape", "reshaping to an empty dimension")
-    return out
+    dynamic = [i for i, d in enumerate(target) if _is_sym(d)]
+    if len(dynamic) <= 1 and not (dynamic and -1 in target):
+        return b.ints([-1 if _is_sym(d) else int(d) for d in target])
+    parts = [b.formula(d) if _is_sym(d) else b.ints([int(d)]) for d in target]
+    return b.add("Concat", parts, axis=0)
 
 
 def _getitem(b: _Builder, n: Any, out: str) -> None:
@@ -394,7 +422,8 @@ def _conv(b: _Builder, n: Any, out: str, x: Any, w: Any, bias: Any, stride: Any,
     if isinstance(bias, Ref):
         ins.append(b.name(bias.id))
     b.add("Conv", ins, [out], strides=list(stride), dilations=list(dilation),
-          pads=[padding[0], padding[1], padding[0], padding[1]])
+          pads=[padding[0], padding[1], padding[0], padding[1]],
+          group=int(kw.get("groups", 1)))
 
 
 def _pair(v: Any) -> tuple:
@@ -436,10 +465,20 @@ def _fold_convolutions(graph: Any) -> None:
         if n.op != "matmul" or len(n.args) != 2 or not all(isinstance(a, Ref) for a in n.args):
             continue
         wmat, cols = (producer.get(a.id) for a in n.args)
+        groups, split = 1, None
+        if cols is not None and cols.op == "reshape" and isinstance(cols.args[0], Ref) \
+                and uses.get(cols.outputs[0]) == 1:
+            # a grouped convolution: (g, oc/g, K) @ reshape(im2col(x), (N, g, K, L))
+            split, cols = cols, producer.get(cols.args[0].id)
+            groups = graph.values[split.outputs[0]].shape[1] \
+                if len(graph.values[split.outputs[0]].shape) == 4 else 0
         if cols is None or cols.op != "im2col" or wmat is None or wmat.op != "reshape":
             continue
         w = wmat.args[0]
         if len(graph.values[w.id].shape) != 4 or uses.get(cols.outputs[0]) != 1:
+            continue
+        if split is not None and (not isinstance(groups, int) or groups < 1 or tuple(
+                graph.values[wmat.outputs[0]].shape)[:1] != (groups,)):
             continue
         consumers = [m for m in graph.nodes if n.outputs[0] in m.refs()]
         if len(consumers) != 1 or consumers[0].op != "reshape" or uses.get(n.outputs[0]) != 1:
@@ -447,9 +486,10 @@ def _fold_convolutions(graph: Any) -> None:
         back = consumers[0]
         ca = list(cols.args) + [None] * 6
         conv = Node("conv2d", (cols.args[0], w, None, ca[3] or (1, 1), ca[4] or (0, 0),
-                               ca[5] or (1, 1)), {}, list(back.outputs), [], back.scope)
+                               ca[5] or (1, 1)), {"groups": groups}, list(back.outputs), [],
+                    back.scope)
         replace[id(back)] = conv
-        drop.update({id(n), id(cols)})
+        drop.update({id(n), id(cols)} | ({id(split)} if split is not None else set()))
     graph.nodes = [replace.get(id(m), m) for m in graph.nodes if id(m) not in drop]
 
 
@@ -466,7 +506,7 @@ def export(module: Any, example_inputs: Any, path: str, dynamic_axes: Any = None
     >>> _ = fw.onnx.export(fw.nn.Linear(4, 2), (fw.randn(1, 4),), path)
     """
     from ..jit import passes
-    from ..jit.serialize import _specs, _trace_at
+    from ..jit.serialize import _more_sizes, _specs, _trace_at
     from ..jit.static import InputSpec, StaticFunction
     from ..jit.symbolic import NotPolymorphic, merge
     from ..nn.module import Module
@@ -495,19 +535,28 @@ def export(module: Any, example_inputs: Any, path: str, dynamic_axes: Any = None
         owners = [t for _, t in module.named_parameters()] + [t for _, t in
                                                              module.named_buffers()]
     dims = [(i, d) for i, s in enumerate(specs) for d, n in enumerate(s.shape) if n is None]
-    if dims:
-        base = tuple(examples[i].shape[d] for i, d in dims)
-        size_sets = [base] + [tuple(n + 3 + k if j == k else n for j, n in enumerate(base))
-                              for k in range(len(dims))]
-        size_sets.append(tuple(n + 5 for n in base))
-        progs = [_trace_at(fn, specs, dims, s, owners) for s in size_sets]
-        try:
-            graph = merge([p.raw_graph for p in progs], size_sets)
-        except NotPolymorphic as err:
-            raise OnnxExportError(f"the dynamic axes cannot be exported: {err}") from None
-    else:
-        progs = [_trace_at(fn, specs, [], (), owners)]
-        graph = progs[0].raw_graph.copy()
+    # exported for inference, as jit.save: a module in evaluation mode, modes restored after
+    modes = [(m, m.training) for m in module.modules()] if isinstance(module, Module) else []
+    if isinstance(module, Module):
+        module.eval()
+    try:
+        if dims:
+            base = tuple(examples[i].shape[d] for i, d in dims)
+            size_sets = [base] + [tuple(n + 3 + k if j == k else n for j, n in enumerate(base))
+                                  for k in range(len(dims))]
+            size_sets.append(tuple(n + 5 for n in base))
+            size_sets += _more_sizes(size_sets, len(dims))
+            progs = [_trace_at(fn, specs, dims, s, owners) for s in size_sets]
+            try:
+                graph = merge([p.raw_graph for p in progs], size_sets)
+            except NotPolymorphic as err:
+                raise OnnxExportError(f"the dynamic axes cannot be exported: {err}") from None
+        else:
+            progs = [_trace_at(fn, specs, [], (), owners)]
+            graph = progs[0].raw_graph.copy()
+    finally:
+        for m, training in modes:
+            m.__dict__["training"] = training
     prog = progs[0]
     for name, fn_pass in passes.PIPELINE:
         if name in ("constant_folding", "simplify", "cse", "dce"):
@@ -516,6 +565,7 @@ def export(module: Any, example_inputs: Any, path: str, dynamic_axes: Any = None
     b = _Builder(graph)
     for i, vid in enumerate(graph.inputs):
         b.names[vid] = names[i]
+    b.dynamic = [(names[i], d) for i, d in dims]
     for vid, (t, attr) in zip(graph.state, prog.state_bind, strict=True):
         arr = t.data if attr == "data" else t.grad.data
         nm = graph.values[vid].name or f"state{vid}"

@@ -80,6 +80,46 @@ def test_transformer_encoder_matches_onnxruntime(tmp_path):
         or "ReduceSum" in ops
 
 
+def test_batch_and_sequence_length_both_dynamic(tmp_path):
+    """Reshapes with two dynamic sizes and the mean over the sequence read the sizes from
+    the input's shape at run time."""
+    fw.manual_seed(0)
+    model = EncoderBlock()
+    proto = _roundtrip(tmp_path, model, fw.randint(0, 20, (2, 6)),
+                       [fw.randint(0, 20, (b, t)) for b, t in ((5, 3), (1, 9), (4, 1))],
+                       {"input0": [0, 1]})
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"Shape", "Concat"} <= ops
+
+
+def test_grouped_dilated_and_depthwise_convolutions_become_conv(tmp_path):
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(4, 8, 3, groups=2, dilation=2, padding=1), nn.ReLU(),
+                          nn.Conv2d(8, 8, 3, groups=8, stride=2), nn.MaxPool2d(2),
+                          nn.Flatten(), nn.Linear(8 * 2 * 2, 3))
+    proto = _roundtrip(tmp_path, model, fw.randn(2, 4, 13, 13), [fw.randn(5, 4, 13, 13)],
+                       {"input0": [0]})
+    convs = [n for n in proto.graph.node if n.op_type == "Conv"]
+    assert [next(a.i for a in c.attribute if a.name == "group") for c in convs] == [2, 8]
+
+
+def test_a_module_is_exported_in_evaluation_mode(tmp_path):
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.BatchNorm1d(8), nn.Linear(8, 2))
+    with fw.no_grad():
+        model(fw.randn(16, 4))
+    path = str(tmp_path / "m.onnx")
+    fw.onnx.export(model, (fw.randn(3, 4),), path, dynamic_axes={"input0": [0]})
+    assert all(m.training for m in model.modules())  # modes restored
+    x = fw.randn(6, 4)
+    model.eval()
+    with fw.no_grad():
+        want = model(x).numpy()
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(sess.run(None, {"input0": x.numpy()})[0], want, rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_an_op_without_mapping_is_named(tmp_path):
     class Flipper(nn.Module):
         def forward(self, x):
