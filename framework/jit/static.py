@@ -345,6 +345,11 @@ class Program:
             or any(attr == "grad" for _, attr in self.state_bind) or bool(end_bind)
         self.guard = [(c.tensor, c.grad_at_start) for c in tr.candidates.values()] \
             if touches_grads else []
+        # with grad mode on, which parameters require gradients decides what the program
+        # differentiates and updates (a layer frozen after tracing must stay frozen)
+        self.requires_grad_guard = [(c.tensor, c.requires_grad_at_start)
+                                    for c in tr.candidates.values()] \
+            if grad_mode.enabled else []
         self.end_bind = end_bind
         self.out_template = out_template
         self.out_count = out_count
@@ -365,6 +370,9 @@ class Program:
                 return False
         for t, had in self.guard:
             if (t.grad is not None) != had:
+                return False
+        for t, rg in self.requires_grad_guard:
+            if t.requires_grad != rg:
                 return False
         for opt, fingerprint in self.optimizer_guards:
             if _tracer.sgd_fingerprint(opt) != fingerprint:
@@ -427,6 +435,8 @@ class PolyProgram:
                     zip(t.shape, shape, strict=True)) if (i, d) not in dyn):
                 return False
         if any(t.data is not arr for t, arr in self.base.captured_guard):
+            return False
+        if any(t.requires_grad != rg for t, rg in self.base.requires_grad_guard):
             return False
         return all((t.grad is not None) == had for t, had in self.base.guard)
 

@@ -86,13 +86,14 @@ def user_location() -> str:
 class Candidate:
     """A tensor whose ``.data``/``.grad`` the program reads or rebinds (parameters mostly)."""
 
-    __slots__ = ("tensor", "name", "grad_at_start", "data_at_start")
+    __slots__ = ("tensor", "name", "grad_at_start", "data_at_start", "requires_grad_at_start")
 
     def __init__(self, tensor: Tensor, name: str) -> None:
         self.tensor = tensor
         self.name = name
         self.grad_at_start = tensor.grad is not None
         self.data_at_start = tensor.data
+        self.requires_grad_at_start = tensor.requires_grad
 
 
 class Trace:

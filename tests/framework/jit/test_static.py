@@ -531,6 +531,42 @@ def test_a_training_loop_traces_once_per_signature():
     assert step.traces == 1 and sum(p.runs for p in step.programs) == 5
 
 
+def test_freezing_a_layer_after_tracing_is_respected():
+    x, y = fw.randn(8, 12), fw.tensor(np.arange(8) % 5)
+    models = [_mlp(), _mlp()]
+    opts = [fw.optim.SGD(m.parameters(), lr=0.1) for m in models]
+
+    def make(model, opt):
+        def step(x, y):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step
+
+    eager = make(models[0], opts[0])
+    static = fw.jit.to_static(make(models[1], opts[1]))
+    for i in range(4):
+        if i == 2:  # freeze the first layer of both
+            for m in models:
+                m[0].requires_grad_(False)
+        np.testing.assert_allclose(static(x, y).item(), eager(x, y).item(), rtol=1e-6)
+    for a, b in zip(models[0].parameters(), models[1].parameters(), strict=True):
+        np.testing.assert_allclose(b.detach().numpy(), a.detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert static.traces == 2
+
+    # a static forward in an eager loop: a frozen layer gets no gradient
+    model = _mlp()
+    fwd = fw.jit.to_static(model)
+    for i in range(3):
+        if i == 2:
+            model[0].requires_grad_(False)
+        model.zero_grad()
+        F.cross_entropy(fwd(x), y).backward()
+    assert model[0].weight.grad is None and model[2].weight.grad is not None
+
+
 def test_a_module_attribute_changed_on_every_call_stays_right():
     class Counter(nn.Module):
         def __init__(self):
