@@ -1,5 +1,6 @@
-"""Helpers shared by the jit pass tests: trace without optimizing, optimize with and without
-one pass, and run a graph on a plug-in backend that has no primitives of its own."""
+"""Helpers shared by the jit tests: the usual training step, trace without optimizing,
+optimize with and without one pass, and run a graph on a plug-in backend that has no
+primitives of its own."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import warnings
 import numpy as np
 
 import framework as fw
+import framework.nn.functional as F
 from framework.backend import Backend
 from framework.jit import passes
 from framework.jit.executor import Executable
@@ -17,6 +19,17 @@ class Plain(Backend):
     """A plug-in with no primitives of its own: every call runs on the reference."""
 
     name = "jit-test-plain"
+
+
+def train_step(model, opt):
+    """The usual step: cross-entropy, backward, optimizer step, zero_grad."""
+    def step(x, y):
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+    return step
 
 
 def traced(fn, *args):

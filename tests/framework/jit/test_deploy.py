@@ -14,6 +14,8 @@ import framework.nn.functional as F
 from framework import nn
 from framework.jit import GraphFormatError
 
+from ._programs import train_step
+
 
 def _cnn():
     fw.manual_seed(0)
@@ -239,13 +241,7 @@ def test_dynamic_batch_training_step_stops_retracing():
     ropt = fw.optim.SGD(ref.parameters(), lr=0.1)
     spec = [fw.jit.InputSpec([None, 8]), fw.jit.InputSpec([None], "int64")]
 
-    @fw.jit.to_static(input_spec=spec)
-    def step(x, y):
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
+    step = fw.jit.to_static(train_step(model, opt), input_spec=spec)
 
     rng = np.random.default_rng(0)
     with warnings.catch_warnings():

@@ -13,6 +13,8 @@ import framework as fw
 import framework.nn.functional as F
 from framework import nn
 
+from ._programs import train_step
+
 THIS_FILE = __file__
 
 
@@ -20,17 +22,6 @@ def _mlp(seed: int = 0) -> nn.Module:
     fw.manual_seed(seed)
     return nn.Sequential(nn.Linear(12, 32), nn.ReLU(), nn.Linear(32, 16), nn.Tanh(),
                          nn.Linear(16, 5))
-
-
-def _train_step(model, opt):
-    """The usual step: cross-entropy, backward, optimizer step, zero_grad."""
-    def step(x, y):
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-    return step
 
 
 def _pair(make_opt, steps: int = 5, zero_first: bool = False, batch: int = 8):
@@ -392,8 +383,8 @@ def test_recorded_sgd_follows_a_learning_rate_schedule():
     x = fw.tensor(rng.standard_normal((8, 12)), dtype=fw.float32)
     y = fw.tensor(rng.integers(0, 5, 8))
 
-    eager = _train_step(models[0], opts[0])
-    static = fw.jit.to_static(_train_step(models[1], opts[1]))
+    eager = train_step(models[0], opts[0])
+    static = fw.jit.to_static(train_step(models[1], opts[1]))
     for _ in range(6):
         a, b = eager(x, y).item(), static(x, y).item()
         assert b == pytest.approx(a, rel=1e-6)
@@ -517,7 +508,7 @@ def test_a_training_loop_traces_once_per_signature():
     model = _mlp()
     opt = fw.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
 
-    step = fw.jit.to_static(_train_step(model, opt))
+    step = fw.jit.to_static(train_step(model, opt))
     x, y = fw.randn(8, 12), fw.tensor(np.arange(8) % 5)
     for i in range(6):
         step(x, y)
@@ -532,8 +523,8 @@ def test_freezing_a_layer_after_tracing_is_respected():
     models = [_mlp(), _mlp()]
     opts = [fw.optim.SGD(m.parameters(), lr=0.1) for m in models]
 
-    eager = _train_step(models[0], opts[0])
-    static = fw.jit.to_static(_train_step(models[1], opts[1]))
+    eager = train_step(models[0], opts[0])
+    static = fw.jit.to_static(train_step(models[1], opts[1]))
     for i in range(4):
         if i == 2:  # freeze the first layer of both
             for m in models:

@@ -10,7 +10,7 @@ import framework.nn.functional as F
 from framework import nn
 from framework.jit.executor import Executable
 
-from ._programs import assert_plain_backend_matches, with_and_without
+from ._programs import assert_plain_backend_matches, train_step, with_and_without
 
 
 def _graphs(fn, *args):
@@ -65,15 +65,7 @@ def test_static_training_step_matches_eager():
     def make():
         fw.manual_seed(0)
         model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
-        opt = fw.optim.SGD(model.parameters(), lr=0.1)
-
-        def step(x, y):
-            loss = F.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            opt.zero_grad()
-            return loss
-        return model, step
+        return model, train_step(model, fw.optim.SGD(model.parameters(), lr=0.1))
 
     (me, eager), (ms, step) = make(), make()
     static = fw.jit.to_static(step)
