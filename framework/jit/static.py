@@ -360,6 +360,8 @@ class Program:
         self._shape_list = list(shapes)
         self.check_shapes = True  # the cache key holds exact shapes unless specs have None
         self.captured_guard: list[tuple[Tensor, Any]] = []  # set by StaticFunction._trace
+        # (argument position, output index): gradients backward() leaves in arguments
+        self.input_grads: list[tuple[int, int]] = []
         self._single = out_template if isinstance(out_template, OutTensor) else None
 
     def guards_hold(self, flat: list) -> bool:
@@ -373,6 +375,9 @@ class Program:
                 return False
         for t, rg in self.requires_grad_guard:
             if t.requires_grad != rg:
+                return False
+        for i, _k in self.input_grads:  # eager would accumulate into an existing gradient
+            if flat[i].grad is not None:
                 return False
         for opt, fingerprint in self.optimizer_guards:
             if _tracer.sgd_fingerprint(opt) != fingerprint:
@@ -400,6 +405,8 @@ class Program:
                         t.grad = _wrap(outs[k], bk)
             else:
                 t.data = outs[k]
+        for i, k in self.input_grads:
+            flat[i].grad = _wrap(outs[k], bk)
         self.runs += 1
         if self._single is not None:
             return _wrap(outs[self._single.id], bk)
@@ -437,6 +444,8 @@ class PolyProgram:
         if any(t.data is not arr for t, arr in self.base.captured_guard):
             return False
         if any(t.requires_grad != rg for t, rg in self.base.requires_grad_guard):
+            return False
+        if any(flat[i].grad is not None for i, _k in self.base.input_grads):
             return False
         return all((t.grad is not None) == had for t, had in self.base.guard)
 
@@ -722,12 +731,30 @@ class StaticFunction:
             tr.broken = ("it returns Python objects other than tensors, numbers, strings and "
                          "containers of them", _tracer.user_location())
             return None
-        flat_ids = {id(t) for t in flat}
-        for c in tr.candidates.values():
-            if id(c.tensor) in flat_ids:
-                tr.broken = ("it computes gradients of its tensor arguments (x.grad), which "
-                             "belong to a different tensor on every call", self._where())
+        # gradients that backward() leaves in tensor arguments (a gradient penalty, a
+        # physics-informed loss): program outputs, bound to each call's own arguments
+        first_pos: dict[int, int] = {}
+        for i, t in enumerate(flat):
+            first_pos.setdefault(id(t), i)
+        input_grads: list[tuple[int, int]] = []
+        for key, c in list(tr.candidates.items()):
+            if id(c.tensor) not in first_pos:
+                continue
+            t = c.tensor
+            if c.grad_at_start or t.data is not c.data_at_start:
+                tr.broken = ("it accumulates into gradients its tensor arguments already have "
+                             "(x.grad), or gives them new arrays, and those belong to a "
+                             "different tensor on every call", self._where())
                 return None
+            if t.grad is not None:
+                vid = tr.ids.get(id(t.grad.data))
+                if vid is None:
+                    tr.broken = (f"the gradient of {c.name} was made outside the traced ops",
+                                 _tracer.user_location())
+                    return None
+                out_ids.append(vid)
+                input_grads.append((first_pos[id(t)], len(out_ids) - 1))
+            del tr.candidates[key]  # not state: the arguments change from call to call
         end_bind: list = []
         host_bound = {id(t) for n in g.nodes if n.op == "host_call"
                       for t, vid in n.extra["binds"] if vid is not None}
@@ -772,8 +799,10 @@ class StaticFunction:
         raw = g.copy()
         opt = g.copy()
         report = optimize(opt) if self.passes else []
-        return Program(tr, opt, raw, report, bk, input_pos, shapes, end_bind, template,
-                       len(out_ids))
+        program = Program(tr, opt, raw, report, bk, input_pos, shapes, end_bind, template,
+                          len(out_ids))
+        program.input_grads = input_grads
+        return program
 
     # ----- introspection -------------------------------------------------------------------------
     @property

@@ -564,7 +564,9 @@ def test_a_module_attribute_changed_on_every_call_stays_right():
     assert len(f.forward._readings) <= 64
 
 
-def test_gradients_of_arguments_inside_a_step_fall_back_to_eager():
+def test_gradients_of_arguments_are_given_to_each_call_s_arguments():
+    """backward() reaching a tensor argument leaves its gradient there, as eagerly; an
+    argument that already has a gradient (eager accumulates into it) runs eagerly."""
     w = fw.randn(3, 3, requires_grad=True)
 
     @fw.jit.to_static
@@ -573,14 +575,52 @@ def test_gradients_of_arguments_inside_a_step_fall_back_to_eager():
         loss.backward()
         return x.grad * 1.0
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fw.jit.JitWarning)
-        for k in (1.0, 2.0):
-            x = fw.full((2, 3), k, requires_grad=True)
-            w.grad = None
-            np.testing.assert_allclose(step(x).numpy(), np.tile(w.detach().numpy().sum(1),
-                                                                (2, 1)), rtol=1e-6)
-    assert step.fallbacks and "arguments" in step.fallbacks[0][0]
+    want = np.tile(w.detach().numpy().sum(1), (2, 1))
+    for k in (1.0, 2.0, 3.0):
+        x = fw.full((2, 3), k, requires_grad=True)
+        w.grad = None
+        np.testing.assert_allclose(step(x).numpy(), want, rtol=1e-6)
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-6)
+    assert not step.fallbacks and sum(p.runs for p in step.programs) == 2
+    x = fw.full((2, 3), 1.0, requires_grad=True)
+    x.grad = fw.ones(2, 3)
+    w.grad = None
+    with pytest.warns(fw.jit.JitWarning, match="already have"):
+        np.testing.assert_allclose(step(x).numpy(), want + 1.0, rtol=1e-6)
+
+
+def test_gradient_penalty_and_physics_informed_steps_match_eager():
+    """Steps that differentiate with respect to their inputs (create_graph=True) before
+    backward() are captured whole."""
+    def run(static):
+        fw.manual_seed(0)
+        model = nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 1))
+        opt = fw.optim.Adam(model.parameters(), lr=1e-2)
+
+        def step(x):
+            u = model(x)
+            (du,) = fw.grad(u.sum(), x, create_graph=True)
+            (d2u,) = fw.grad(du.sum(), x, create_graph=True)
+            loss = ((d2u + 1.0) ** 2).mean() + ((du.norm(dim=1) - 1) ** 2).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+
+        f = fw.jit.to_static(step) if static else step
+        out = []
+        for i in range(4):
+            x = fw.tensor(np.linspace(0, 1, 8, dtype=np.float32).reshape(-1, 1) + 0.01 * i,
+                          requires_grad=True)
+            out.append((f(x).item(), x.grad.numpy().copy()))
+        return out, f
+
+    eager, _ = run(False)
+    static, f = run(True)
+    for (le, ge), (ls, gs) in zip(eager, static, strict=True):
+        np.testing.assert_allclose(ls, le, rtol=1e-5)
+        np.testing.assert_allclose(gs, ge, rtol=1e-4, atol=1e-6)
+    assert not f.fallbacks and sum(p.runs for p in f.programs) == 3
 
 
 HIDDEN = None
