@@ -5,11 +5,12 @@ of several interleaved rounds: steady on a shared, busy machine.
 
 The dynamic-to-static benchmarks of ``make bench``: the same training steps and inference
 runs timed eagerly, as ``fw.jit.to_static`` programs, and as hand-written NumPy, in one
-process. Prints each figure, the ratios the targets are stated in, and the trace times.
+process, plus a physics-informed step (eager and static only). Prints each figure, the
+ratios the targets are stated in, and the trace times.
 
-Targets (docs/jit.md): static MLP training step <= 1.05x hand-written NumPy; static CNN and
-transformer training steps >= 1.25x faster than eager; batch-1 MLP inference <= 1.5x a bare
-NumPy forward pass.
+Targets (docs/jit.md, "Speed"; figures in BENCHMARKS.md): static MLP training step <= 1.05x
+hand-written NumPy; static CNN and transformer training steps >= 1.25x faster than eager;
+batch-1 MLP inference <= 1.5x a bare NumPy forward pass.
 """
 
 from __future__ import annotations
@@ -438,6 +439,41 @@ def bench_transformer_training(batch: int = 16, seq: int = 64, dim: int = 128) -
             "trace": trace}
 
 
+# ----- physics-informed step ---------------------------------------------------------------------
+
+def bench_pinn_training(points: int = 256) -> dict:
+    """A physics-informed step (no target, no NumPy column): the residual of ``u'' = -1``
+    needs second derivatives with respect to the input (``fw.grad(..., create_graph=True)``)
+    before ``backward()``; Adam runs as a host call. Small arrays, many ops: the step is
+    bookkeeping-bound, which is where a static program gains most."""
+    xs = np.linspace(0.0, 1.0, points, dtype=np.float32).reshape(-1, 1)
+
+    def make() -> Callable:
+        fw.manual_seed(0)
+        model = nn.Sequential(nn.Linear(1, 32), nn.Tanh(), nn.Linear(32, 32), nn.Tanh(),
+                              nn.Linear(32, 1))
+        opt = fw.optim.Adam(model.parameters(), lr=1e-3)
+
+        def step(x: Any) -> Any:
+            (du,) = fw.grad(model(x).sum(), x, create_graph=True)
+            (d2u,) = fw.grad(du.sum(), x, create_graph=True)
+            loss = ((d2u + 1.0) ** 2).mean()
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss
+        return step
+
+    def fresh() -> Any:
+        return fw.tensor(xs, requires_grad=True)
+
+    eager = make()
+    static, trace = _traced(make(), fresh())
+    t = _timed({"eager": lambda: eager(fresh()), "static": lambda: static(fresh())})
+    return {"name": f"Physics-informed step (u'' = -1, {points} points, Adam)", "numpy": None,
+            **t, "trace": trace}
+
+
 # ----- report ----------------------------------------------------------------------------------
 
 TARGETS = {
@@ -457,6 +493,7 @@ def run(quick: bool = False) -> dict:
             "transformer_train": bench_transformer_training(4 if quick else 16),
             "mlp_infer_1": bench_mlp_inference(1),
             "mlp_infer_256": bench_mlp_inference(256),
+            "pinn_train": bench_pinn_training(64 if quick else 256),
         }
     for key, r in results.items():
         r["static_vs_numpy"] = r["static"] / r["numpy"] if r["numpy"] else None
@@ -471,7 +508,7 @@ def run(quick: bool = False) -> dict:
 
 
 def _ms(t: float | None) -> str:
-    return "-" if t is None else f"{t * 1e3:9.3f}"
+    return f"{'-':>9s}" if t is None else f"{t * 1e3:9.3f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -508,7 +545,9 @@ def main(argv: list[str] | None = None) -> int:
     if faults:
         print("minor page faults per call (numpy / eager / static; counted in the CPU times):")
         for name, f in faults:
-            print(f"  {name:68s} {f['numpy']:9.0f} {f['eager']:9.0f} {f['static']:9.0f}")
+            cols = "".join(f" {f[k]:9.0f}" if k in f else f" {'-':>9s}"
+                           for k in ("numpy", "eager", "static"))
+            print(f"  {name:68s}{cols}")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(results, fh, indent=2)
