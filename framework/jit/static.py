@@ -144,7 +144,7 @@ def _watched(value: Any) -> bool:
     from ..nn.module import Module
     from ..optim import Optimizer
 
-    if type(value) in _BY_VALUE or isinstance(value, (Tensor, Module, Optimizer)):
+    if type(value) in _BY_VALUE or isinstance(value, (np.generic, Tensor, Module, Optimizer)):
         return True
     if isinstance(value, tuple):
         try:

@@ -492,6 +492,8 @@ def test_python_state_changed_between_calls_is_never_replayed_stale():
         check()
         m.power = 2.0  # Python number attribute
         check()
+        m.power = np.float32(3.0)  # NumPy number
+        check()
         m.offset = fw.ones(3)  # buffer
         check()
         m.lin.weight = nn.Parameter(fw.zeros(3, 3))  # parameter
