@@ -99,7 +99,7 @@ def _more_sizes(size_sets: list[tuple], k: int) -> list[tuple]:
     more: list[tuple] = []
     while len(sets) < need + 1 or np.linalg.matrix_rank(
             np.array([row(s) for s in sets], dtype=np.float64)) < need:
-        cand = tuple(int(n) for n in rng.integers(3, 18, size=k))
+        cand = tuple(int(n) for n in rng.integers(3, 14, size=k))  # as small as the others
         if cand not in sets:
             sets.append(cand)
             more.append(cand)
