@@ -564,16 +564,24 @@ class StaticFunction:
         if poly is not None:
             entries.insert(0, poly)
             return poly.run(flat)
-        if self.traces >= MAX_TRACES:
-            if self.traces == MAX_TRACES:
+        limit = self._max_traces()
+        if self.traces >= limit:
+            if self.traces == limit:
                 self.traces += 1
                 warnings.warn(
-                    f"{self._name()} was traced {MAX_TRACES} times (its guards keep changing: "
-                    "shapes, Python arguments, modes or gradients); further new signatures "
-                    "run eagerly. Use fw.jit.InputSpec with None for dynamic sizes.",
+                    f"{self._name()} was traced {limit} times (its guards keep changing: "
+                    "shapes, Python arguments or state, modes or gradients); further new "
+                    "signatures run eagerly. Use fw.jit.InputSpec with None for dynamic sizes.",
                     JitWarning, stacklevel=2)
             return self.fn(*args, **kwargs)
         return self._trace(key, args, kwargs, flat)
+
+    def _max_traces(self) -> int:
+        """:data:`MAX_TRACES`, or more when the input specs have so many ``None`` dims that
+        size formulas with products of two sizes need more traces (one more than their
+        unknowns, plus one to spare)."""
+        k = sum(1 for s in self.input_spec for n in s.shape if n is None)
+        return max(MAX_TRACES, 3 + k + k * (k + 1) // 2)
 
     def _polymorphic(self, entries: list, flat: list) -> PolyProgram | None:
         """Merge the traces of a signature with dynamic dims into one program, if possible."""

@@ -93,6 +93,24 @@ def test_batch_and_sequence_length_both_dynamic(tmp_path):
     assert static.forward.traces == 7
 
 
+def test_three_dynamic_sizes_merge_within_the_trace_limit():
+    """Batch, height and width dynamic: flattening needs H*W, a formula of ten unknowns;
+    the trace limit grows with the None dims so that the traces can determine it."""
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten())
+    static = fw.jit.to_static(model, input_spec=[fw.jit.InputSpec([None, 1, None, None])])
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings(), fw.no_grad():
+        warnings.simplefilter("error", fw.jit.JitWarning)
+        for _ in range(16):
+            b, h, w = (int(v) for v in rng.integers(2, 9, 3))
+            x = fw.randn(b, 1, h, w)
+            np.testing.assert_allclose(static(x).numpy(), model(x).numpy(), atol=1e-6)
+    assert static.forward.traces == 11
+    assert any(type(e).__name__ == "PolyProgram"
+               for entries in static.forward.cache.values() for e in entries)
+
+
 def test_size_formulas_fit_products_and_refuse_what_they_cannot_tell():
     from framework.jit.ir import Sym, decode, encode
     from framework.jit.symbolic import NotEnoughTraces, NotPolymorphic, _fit_exact
