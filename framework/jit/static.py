@@ -367,6 +367,12 @@ class Program:
     def guards_hold(self, flat: list) -> bool:
         if self.check_shapes and [t.shape for t in flat] != self._shape_list:
             return False
+        return self.state_guards_hold(flat)
+
+    def state_guards_hold(self, flat: list) -> bool:
+        """Every guard but the input shapes (a :class:`PolyProgram` checks those itself):
+        captured arrays, which gradients exist, ``requires_grad``, optimizer options,
+        module modes."""
         for t, arr in self.captured_guard:
             if t.data is not arr:
                 return False
@@ -441,13 +447,7 @@ class PolyProgram:
             if t.ndim != len(shape) or any(n != m for d, (n, m) in enumerate(
                     zip(t.shape, shape, strict=True)) if (i, d) not in dyn):
                 return False
-        if any(t.data is not arr for t, arr in self.base.captured_guard):
-            return False
-        if any(t.requires_grad != rg for t, rg in self.base.requires_grad_guard):
-            return False
-        if any(flat[i].grad is not None for i, _k in self.base.input_grads):
-            return False
-        return all((t.grad is not None) == had for t, had in self.base.guard)
+        return self.base.state_guards_hold(flat)
 
     def run(self, flat: list) -> Any:
         from .symbolic import instantiate

@@ -93,6 +93,32 @@ def test_batch_and_sequence_length_both_dynamic(tmp_path):
     assert static.forward.traces == 7
 
 
+def test_a_dynamic_batch_program_follows_a_learning_rate_schedule():
+    """The merged program checks the same guards as each trace (optimizer options, modes,
+    gradients), not only the sizes."""
+    spec = [fw.jit.InputSpec([None, 4]), fw.jit.InputSpec([None], "int64")]
+    losses = []
+    for static in (False, True):
+        fw.manual_seed(0)
+        model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        opt = fw.optim.SGD(model.parameters(), lr=0.1)
+        sched = fw.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+        step = train_step(model, opt)
+        if static:
+            step = fw.jit.to_static(step, input_spec=spec)
+        rng = np.random.default_rng(0)
+        out = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fw.jit.JitWarning)
+            for i, b in enumerate((3, 5, 7, 9, 4, 6, 8, 10)):
+                x = fw.tensor(rng.standard_normal((b, 4)), dtype=fw.float32)
+                out.append(step(x, fw.tensor(rng.integers(0, 3, b))).item())
+                if i >= 4:  # the schedule starts once the sizes have merged
+                    sched.step()
+        losses.append(out)
+    np.testing.assert_allclose(losses[1], losses[0], rtol=1e-6)
+
+
 def test_three_dynamic_sizes_merge_within_the_trace_limit():
     """Batch, height and width dynamic: flattening needs H*W, a formula of ten unknowns;
     the trace limit grows with the None dims so that the traces can determine it."""
