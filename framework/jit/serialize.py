@@ -106,6 +106,34 @@ def _more_sizes(size_sets: list[tuple], k: int) -> list[tuple]:
     return more
 
 
+def _trace_for_inference(module: Any, fn: Any, specs: list, dims: list,
+                         base: tuple) -> tuple[list, list]:
+    """``fn`` traced for inference at ``base`` and, with dynamic dims, at the further sizes
+    that determine their formulas (each size moved, all moved, then :func:`_more_sizes`):
+    no grad, ``module`` (if any) in evaluation mode — dropout off, batch norm on its running
+    statistics — and its modes, parameters and buffers restored afterwards. Returns the
+    programs and the sizes they were traced at."""
+    size_sets = [base]
+    if dims:
+        size_sets += [tuple(n + 4 if j == k else n for j, n in enumerate(base))
+                      for k in range(len(dims))]
+        size_sets.append(tuple(n + 7 + k for k, n in enumerate(base)))
+        size_sets += _more_sizes(size_sets, len(dims))
+    owners = []
+    modes = []
+    if module is not None:
+        owners = [t for _, t in module.named_parameters()] + [b for _, b in
+                                                             module.named_buffers()]
+        modes = [(m, m.training) for m in module.modules()]
+        module.eval()
+    try:
+        progs = [_trace_at(fn, specs, dims, sizes, owners) for sizes in size_sets]
+    finally:
+        for m, training in modes:
+            m.__dict__["training"] = training
+    return progs, size_sets
+
+
 def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
     """Trace ``module_or_fn`` for ``input_spec`` and write the program to directory ``path``.
 
@@ -130,28 +158,9 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
     fn = module_or_fn.fn if isinstance(module_or_fn, StaticFunction) else module_or_fn
     if isinstance(fn, Module):
         fn = fn.forward.fn if isinstance(fn.forward, StaticFunction) else fn.forward
-    owners = []
-    if module is not None:
-        owners = [t for _, t in module.named_parameters()] + [b for _, b in
-                                                             module.named_buffers()]
     dims = [(i, d) for i, s in enumerate(specs) for d, n in enumerate(s.shape) if n is None]
-    base = tuple(3 + 2 * k for k in range(len(dims)))
-    size_sets = [base]
-    for k in range(len(dims)):
-        size_sets.append(tuple(n + 4 if j == k else n for j, n in enumerate(base)))
-    if dims:
-        size_sets.append(tuple(n + 7 + k for k, n in enumerate(base)))
-        size_sets += _more_sizes(size_sets, len(dims))
-    # a module is saved for inference: traced in evaluation mode (dropout off, batch norm
-    # on its running statistics), and its modes are restored afterwards
-    modes = [(m, m.training) for m in module.modules()] if module is not None else []
-    if module is not None:
-        module.eval()
-    try:
-        progs = [_trace_at(fn, specs, dims, sizes, owners) for sizes in size_sets]
-    finally:
-        for m, training in modes:
-            m.__dict__["training"] = training
+    progs, size_sets = _trace_for_inference(module, fn, specs, dims,
+                                            tuple(3 + 2 * k for k in range(len(dims))))
     graphs = [p.raw_graph for p in progs]
     try:
         graph = merge(graphs, size_sets) if dims else graphs[0]

@@ -506,7 +506,7 @@ def export(module: Any, example_inputs: Any, path: str, dynamic_axes: Any = None
     >>> _ = fw.onnx.export(fw.nn.Linear(4, 2), (fw.randn(1, 4),), path)
     """
     from ..jit import passes
-    from ..jit.serialize import _more_sizes, _specs, _trace_at
+    from ..jit.serialize import _specs, _trace_for_inference
     from ..jit.static import InputSpec, StaticFunction
     from ..jit.symbolic import NotPolymorphic, merge
     from ..nn.module import Module
@@ -530,33 +530,17 @@ def export(module: Any, example_inputs: Any, path: str, dynamic_axes: Any = None
     fn = module
     if isinstance(module, Module):
         fn = module.forward.fn if isinstance(module.forward, StaticFunction) else module.forward
-    owners = []
-    if isinstance(module, Module):
-        owners = [t for _, t in module.named_parameters()] + [t for _, t in
-                                                             module.named_buffers()]
     dims = [(i, d) for i, s in enumerate(specs) for d, n in enumerate(s.shape) if n is None]
-    # exported for inference, as jit.save: a module in evaluation mode, modes restored after
-    modes = [(m, m.training) for m in module.modules()] if isinstance(module, Module) else []
-    if isinstance(module, Module):
-        module.eval()
-    try:
-        if dims:
-            base = tuple(examples[i].shape[d] for i, d in dims)
-            size_sets = [base] + [tuple(n + 3 + k if j == k else n for j, n in enumerate(base))
-                                  for k in range(len(dims))]
-            size_sets.append(tuple(n + 5 for n in base))
-            size_sets += _more_sizes(size_sets, len(dims))
-            progs = [_trace_at(fn, specs, dims, s, owners) for s in size_sets]
-            try:
-                graph = merge([p.raw_graph for p in progs], size_sets)
-            except NotPolymorphic as err:
-                raise OnnxExportError(f"the dynamic axes cannot be exported: {err}") from None
-        else:
-            progs = [_trace_at(fn, specs, [], (), owners)]
-            graph = progs[0].raw_graph.copy()
-    finally:
-        for m, training in modes:
-            m.__dict__["training"] = training
+    progs, size_sets = _trace_for_inference(module if isinstance(module, Module) else None, fn,
+                                            specs, dims,
+                                            tuple(examples[i].shape[d] for i, d in dims))
+    if dims:
+        try:
+            graph = merge([p.raw_graph for p in progs], size_sets)
+        except NotPolymorphic as err:
+            raise OnnxExportError(f"the dynamic axes cannot be exported: {err}") from None
+    else:
+        graph = progs[0].raw_graph.copy()
     prog = progs[0]
     for name, fn_pass in passes.PIPELINE:
         if name in ("constant_folding", "simplify", "cse", "dce"):
