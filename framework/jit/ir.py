@@ -425,10 +425,12 @@ def decode(a: Any, where: str) -> Any:
             terms = val[3] if len(val) == 4 else []
             if isinstance(terms, list) and all(
                     isinstance(t, list) and len(t) == 2 and _ints([t[0]])
-                    and isinstance(t[1], list) and len(t[1]) == 2 and _ints(t[1])
-                    and all(0 <= i < len(val[1]) for i in t[1]) for t in terms):
-                return Sym(val[0], tuple(val[1]), val[2],
-                           tuple((t[0], tuple(t[1])) for t in terms))
+                    and isinstance(t[1], list) and _ints(t[1]) for t in terms):
+                try:  # Sym checks that each term names two of the dynamic sizes
+                    return Sym(val[0], tuple(val[1]), val[2],
+                               tuple((t[0], tuple(t[1])) for t in terms))
+                except ValueError:
+                    pass
         if key == "$rng" and val == "global":
             return RngArg(None)
         if key == "$ellipsis" and val is True:
