@@ -175,7 +175,8 @@ class PythonState:
     parameters, buffers and submodules (by identity) and its forward hooks. The modules are
     re-read only when ``Module._generation`` says some module changed. A tensor whose array
     the program captured by reference is also checked for a new array (``t.data = ...``) by
-    the program's guard (:attr:`Program.captured_guard`).
+    the program's guard (:attr:`Program.captured_guard`). :meth:`bindings` names the
+    tensors these places hold, for the check that a traced call rebinds none of them.
     """
 
     def __init__(self, fn: Any, modules: list, readings: dict) -> None:
@@ -183,21 +184,17 @@ class PythonState:
 
         target = getattr(fn, "__func__", fn)
         code = getattr(target, "__code__", None)
-        glb = getattr(target, "__globals__", None)
-        self.slots: list[tuple[dict, str]] = []
-        self.cells: list[Any] = []
-        if code is not None:
-            if glb is not None:
-                self.slots = [(glb, n) for n in _code_names(code)
-                              if n in glb and _watched(glb[n])]
-            for cell in getattr(target, "__closure__", None) or ():
-                try:
-                    value = cell.cell_contents
-                except ValueError:  # not bound yet
-                    continue
-                if _watched(value):
-                    self.cells.append(cell)
-        self.modules = list(modules)
+        self._glb = getattr(target, "__globals__", None) or {}
+        self._names = _code_names(code) if code is not None else []
+        self._cells = list(zip(code.co_freevars, getattr(target, "__closure__", None) or (),
+                               strict=False)) if code is not None else []
+        self.slots = [(self._glb, n) for n in self._names
+                      if n in self._glb and _watched(self._glb[n])]
+        self.cells = [cell for _, cell in self._cells if _watched(_cell_value(cell, _MISSING))]
+        # (name, module) of every module reached: ``modules`` holds (name, root) pairs
+        self.named = [(mname or type(m).__name__, m) for name, root in modules
+                      for mname, m in root.named_modules(prefix=name)]
+        self.modules = [m for _, root in modules for m in root.modules()]
         self._module_cls = Module
         self._generation = -1
         # each distinct reading of the modules gets a number, the same for the static
@@ -217,11 +214,7 @@ class PythonState:
 
     def key(self) -> tuple:
         values = [d.get(k, _MISSING) for d, k in self.slots]
-        for cell in self.cells:
-            try:
-                values.append(cell.cell_contents)
-            except ValueError:
-                values.append(_MISSING)
+        values += [_cell_value(cell, _MISSING) for cell in self.cells]
         generation = self._module_cls._generation
         if generation != self._generation:
             reading = self._read_modules()
@@ -236,50 +229,36 @@ class PythonState:
         values.append(self._reading)
         return tuple(values)
 
-    def tensors(self) -> list[Tensor]:
-        """The tensors the watched bindings hold now."""
-        found = [d.get(k) for d, k in self.slots]
-        for cell in self.cells:
-            try:
-                found.append(cell.cell_contents)
-            except ValueError:
-                pass
-        for m in self.modules:
-            found += [v for k, v in m.__dict__.items() if isinstance(v, Tensor)]
-        return [t for t in found if isinstance(t, Tensor)]
-
-
-def _python_bindings(fn: Any, modules: list) -> dict:
-    """Which tensor objects the function's globals, closure cells and modules' attributes
-    hold, by name (a traced function must not rebind them: a replay would not)."""
-    target = getattr(fn, "__func__", fn)
-    found: dict[str, int] = {}
-    code = getattr(target, "__code__", None)
-    glb = getattr(target, "__globals__", {})
-    if code is not None:
-        for n in code.co_names:
-            if isinstance(glb.get(n), Tensor):
-                found[f"global {n!r}"] = id(glb[n])
-        for n, cell in zip(code.co_freevars, getattr(target, "__closure__", None) or (),
-                           strict=False):
-            try:
-                val = cell.cell_contents
-            except ValueError:
-                continue
+    def bindings(self) -> dict[str, Tensor]:
+        """The tensors the function's globals and closure cells and its modules' attributes
+        and buffers hold now, by name."""
+        found: dict[str, Tensor] = {}
+        for n in self._names:
+            if isinstance(self._glb.get(n), Tensor):
+                found[f"global {n!r}"] = self._glb[n]
+        for n, cell in self._cells:
+            val = _cell_value(cell, None)
             if isinstance(val, Tensor):
-                found[f"closure variable {n!r}"] = id(val)
-    for name, root in modules:
-        for mname, m in root.named_modules(prefix=name):
+                found[f"closure variable {n!r}"] = val
+        for mname, m in self.named:
             for k, v in list(vars(m).items()):
                 if isinstance(v, Tensor):
-                    found[f"attribute {mname or type(m).__name__}.{k}"] = id(v)
+                    found[f"attribute {mname}.{k}"] = v
             for k, v in m._buffers.items():
-                found[f"buffer {mname or type(m).__name__}.{k}"] = id(v)
-    return found
+                if v is not None:
+                    found[f"buffer {mname}.{k}"] = v
+        return found
+
+
+def _cell_value(cell: Any, default: Any) -> Any:
+    try:
+        return cell.cell_contents
+    except ValueError:  # not bound yet
+        return default
 
 
 def _changed_bindings(before: dict, after: dict) -> str:
-    changed = [k for k in before.keys() | after.keys() if before.get(k) != after.get(k)]
+    changed = [k for k in before.keys() | after.keys() if before.get(k) is not after.get(k)]
     return ", ".join(sorted(changed)[:3])
 
 
@@ -527,8 +506,8 @@ class StaticFunction:
     def _key(self, args: tuple, kwargs: dict, flat: list) -> tuple:
         if self._modules is None:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
-            self._all_modules = [m for _, root in self._modules for m in root.modules()]
-            self._state = PythonState(self.fn, self._all_modules, self._readings)
+            self._state = PythonState(self.fn, self._modules, self._readings)
+            self._all_modules = self._state.modules
         if not kwargs and not self.input_spec and len(flat) == len(args):
             # the common case, kept cheap: every argument is a tensor
             akey = tuple([(t.shape, t.dtype, t.requires_grad) for t in flat])
@@ -634,8 +613,8 @@ class StaticFunction:
     def _trace(self, key: Any, args: tuple, kwargs: dict, flat: list) -> Any:
         self.traces += 1
         self._modules, self._optimizers = _discover(self.fn, args, kwargs)
-        self._all_modules = [m for _, root in self._modules for m in root.modules()]
-        self._state = PythonState(self.fn, self._all_modules, self._readings)
+        self._state = PythonState(self.fn, self._modules, self._readings)
+        self._all_modules = self._state.modules
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
@@ -661,7 +640,7 @@ class StaticFunction:
         gen = _creation.default_generator()
         rng_state = gen.bit_generator.state
         grad_before = grad_mode.enabled
-        bindings_before = _python_bindings(self.fn, self._modules)
+        bindings_before = self._state.bindings()
         aot = None
         with installed(tr, bk):
             result = self.fn(*args, **kwargs)
@@ -671,8 +650,7 @@ class StaticFunction:
         if grad_mode.enabled != grad_before:
             tr.graph_break("grad mode changed inside the function and was not restored")
         if tr.broken is None:
-            changed = _changed_bindings(bindings_before, _python_bindings(self.fn,
-                                                                          self._modules))
+            changed = _changed_bindings(bindings_before, self._state.bindings())
             if changed:
                 tr.broken = (f"it rebinds {changed} to a new tensor, which a replay would not "
                              "repeat; update it in place (e.g. t.copy_(...)) or register it "
@@ -693,7 +671,7 @@ class StaticFunction:
         # arrays of watched tensors the program holds by reference: a new array in the same
         # tensor (t.data = ...) must not replay the old one
         captured = {id(tr.graph.consts[vid]) for vid in tr.volatile if vid in tr.graph.consts}
-        program.captured_guard = [(t, t.data) for t in self._state.tensors()
+        program.captured_guard = [(t, t.data) for t in self._state.bindings().values()
                                   if id(t.data) in captured]
         self.cache.setdefault(key, []).append(program)
         self.last_program = program
