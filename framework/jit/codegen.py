@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..tensor import Tensor
-from .ir import Ref, TensorArg
+from .ir import Ref, TensorArg, holds
 from .tracer import HostValue, RngArg
 
 _wrap = Tensor._wrap
@@ -31,13 +31,7 @@ _KEYWORDS = {name: name for name in ("out", "axis", "keepdims", "dtype", "castin
 def _dynamic(obj: Any) -> bool:
     """Whether ``obj`` holds anything resolved at run time (a value, a generator, an object
     handed to a host call)."""
-    if isinstance(obj, (Ref, RngArg, HostValue)):
-        return True
-    if isinstance(obj, (tuple, list)):
-        return any(_dynamic(o) for o in obj)
-    if isinstance(obj, dict):
-        return any(_dynamic(o) for o in obj.values())
-    return False
+    return holds(obj, (Ref, RngArg, HostValue))
 
 
 def _bind_grad(t: Tensor, arr: Any, bk: Any) -> None:

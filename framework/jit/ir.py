@@ -188,6 +188,18 @@ class Node:
         self.mutates = [mapping.get(m, m) for m in self.mutates]
 
 
+def holds(obj: Any, kinds: type | tuple) -> bool:
+    """Whether ``obj`` or anything in its tuples, lists and dict values is one of ``kinds``
+    (an argument holding a value, a size formula, ...)."""
+    if isinstance(obj, kinds):
+        return True
+    if isinstance(obj, (tuple, list)):
+        return any(holds(o, kinds) for o in obj)
+    if isinstance(obj, dict):
+        return any(holds(o, kinds) for o in obj.values())
+    return False
+
+
 def _collect(obj: Any, found: list[int]) -> None:
     if isinstance(obj, Ref):
         found.append(obj.id)

@@ -13,7 +13,7 @@ import numpy as np
 from ...backend import get as _get_backend
 from ..analysis import EFFECT_OPS, alias_groups, mutable_roots
 from ..executor import _step, kernel
-from ..ir import Graph, Sym
+from ..ir import Graph, Sym, holds
 
 MAX_ELEMENTS = 1 << 20
 
@@ -33,7 +33,7 @@ def run(graph: Graph) -> dict:
               and groups.find(n.outputs[0]) not in mutable)
         if ok:
             v = graph.values[n.outputs[0]]
-            ok = not _symbolic(n.args) and not _symbolic(n.kwargs) and not any(
+            ok = not holds(n.args, Sym) and not holds(n.kwargs, Sym) and not any(
                 isinstance(d, Sym) for d in v.shape)
             ok = ok and int(np.prod(v.shape, dtype=np.int64)) <= MAX_ELEMENTS
         if not ok:
@@ -55,12 +55,3 @@ def run(graph: Graph) -> dict:
     graph.nodes = keep
     return {"folded": sum(folded.values()), "folded_ops": folded}
 
-
-def _symbolic(obj: object) -> bool:
-    if isinstance(obj, Sym):
-        return True
-    if isinstance(obj, (tuple, list)):
-        return any(_symbolic(o) for o in obj)
-    if isinstance(obj, dict):
-        return any(_symbolic(o) for o in obj.values())
-    return False
