@@ -9,8 +9,8 @@ import warnings
 import numpy as np
 
 import framework as fw
-import framework.nn.functional as F
 from framework.backend import Backend
+from framework.bench.static import _train_step as train_step  # noqa: F401 - shared step
 from framework.jit import passes
 from framework.jit.executor import Executable
 
@@ -19,17 +19,6 @@ class Plain(Backend):
     """A plug-in with no primitives of its own: every call runs on the reference."""
 
     name = "jit-test-plain"
-
-
-def train_step(model, opt):
-    """The usual step: cross-entropy, backward, optimizer step, zero_grad."""
-    def step(x, y):
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        return loss
-    return step
 
 
 def traced(fn, *args):
