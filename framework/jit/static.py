@@ -138,13 +138,18 @@ _MAX_READINGS = 64  # distinct module readings numbered per static function
 _unique = itertools.count(1)
 
 
-def _watched(value: Any) -> bool:
-    """Whether a Python binding is part of a static function's cache key: numbers, strings,
-    ``None`` and tuples of them by value; tensors, modules and optimizers by identity."""
+@functools.cache
+def _watched_kinds() -> tuple:
     from ..nn.module import Module
     from ..optim import Optimizer
 
-    if type(value) in _BY_VALUE or isinstance(value, (np.generic, Tensor, Module, Optimizer)):
+    return (np.generic, Tensor, Module, Optimizer)
+
+
+def _watched(value: Any) -> bool:
+    """Whether a Python binding is part of a static function's cache key: numbers, strings,
+    ``None`` and tuples of them by value; tensors, modules and optimizers by identity."""
+    if type(value) in _BY_VALUE or isinstance(value, _watched_kinds()):
         return True
     if isinstance(value, tuple):
         try:
