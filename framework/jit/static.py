@@ -199,7 +199,7 @@ class PythonState:
         # (name, module) of every module reached: ``modules`` holds (name, root) pairs
         self.named = [(mname or type(m).__name__, m) for name, root in modules
                       for mname, m in root.named_modules(prefix=name)]
-        self.modules = [m for _, root in modules for m in root.modules()]
+        self.modules = [m for _, m in self.named]
         self._module_cls = Module
         self._generation = -1
         # each distinct reading of the modules gets a number, the same for the static
