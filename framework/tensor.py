@@ -132,8 +132,8 @@ class Tensor:
                 f"only one-element tensors can be converted to Python scalars, got shape "
                 f"{tuple(self.shape)}"
             )
-        if _value_hook is not None:
-            _value_hook(self, "item()")
+        if _value_hook is not None:  # tracing (fw.jit): the tracer reads the value
+            return _value_hook(self, "item()")
         return self._bk.to_numpy(self.data).reshape(()).item()
 
     def tolist(self) -> Any:

@@ -26,7 +26,7 @@ from .executor import JIT_OPS, KNOWN_OPS, Executable
 from .ir import Graph, GraphFormatError, from_json
 from .passes import optimize
 from .symbolic import NotPolymorphic, instantiate, is_symbolic, merge
-from .tracer import OutTensor
+from .tracer import OutItem, OutTensor
 
 GRAPH_FILE = "graph.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -211,6 +211,8 @@ def _sha256(path: str) -> str:
 def _encode_result(obj: Any) -> Any:
     if isinstance(obj, OutTensor):
         return {"$out": obj.id}
+    if isinstance(obj, OutItem):
+        return {"$item": obj.id}
     if isinstance(obj, (list, tuple)):
         return {"$seq": [_encode_result(o) for o in obj]}
     if isinstance(obj, dict):
@@ -225,6 +227,8 @@ def _decode_result(obj: Any, n_out: int) -> Any:
         (k, v), = obj.items()
         if k == "$out" and isinstance(v, int) and 0 <= v < n_out:
             return OutTensor(v)
+        if k == "$item" and isinstance(v, int) and 0 <= v < n_out:
+            return OutItem(v)
         if k == "$seq" and isinstance(v, list):
             return tuple(_decode_result(o, n_out) for o in v)
         if k == "$map" and isinstance(v, dict):
@@ -284,6 +288,8 @@ class LoadedProgram:
 def _rebuild(obj: Any, outs: list, bk: Any) -> Any:
     if isinstance(obj, OutTensor):
         return _wrap(outs[obj.id], bk)
+    if isinstance(obj, OutItem):
+        return bk.to_numpy(outs[obj.id]).reshape(()).item()
     if isinstance(obj, tuple):
         return tuple(_rebuild(o, outs, bk) for o in obj)
     if isinstance(obj, dict):

@@ -19,7 +19,7 @@ from . import tracer as _tracer
 from .executor import Executable
 from .ir import Graph
 from .passes import optimize
-from .tracer import OutTensor, Trace, _template, installed
+from .tracer import OutItem, OutTensor, Trace, _template, installed
 
 _wrap = Tensor._wrap
 
@@ -450,6 +450,8 @@ class PolyProgram:
 def _rebuild(obj: Any, outs: list, bk: Any) -> Any:
     if isinstance(obj, OutTensor):
         return _wrap(outs[obj.id], bk)
+    if isinstance(obj, OutItem):
+        return bk.to_numpy(outs[obj.id]).reshape(()).item()
     if isinstance(obj, (list, tuple)):
         items = [_rebuild(o, outs, bk) for o in obj]
         if isinstance(obj, tuple) and hasattr(obj, "_fields"):
@@ -652,6 +654,7 @@ class StaticFunction:
             if (grad_mode.enabled and not tr.backward_ran and tr.broken is None
                     and _needs_grad(result)):
                 aot = _trace_backward(tr, result, flat, bk)
+        traced_result, result = result, tr.settle_reads(result)
         if grad_mode.enabled != grad_before:
             tr.graph_break("grad mode changed inside the function and was not restored")
         if tr.broken is None:
@@ -664,7 +667,7 @@ class StaticFunction:
             self._check_rng(tr, gen, rng_state)
         program = None
         if tr.broken is None:
-            program = self._finish(tr, result, flat, bk, aot)
+            program = self._finish(tr, traced_result, flat, bk, aot)
         if program is None:
             reason, where = tr.broken
             self.fallbacks.append((reason, where))
@@ -717,7 +720,11 @@ class StaticFunction:
             out_ids.append(tr.ref_of(t.data))
             return len(out_ids) - 1
 
-        template = _template(result, on_tensor)
+        def on_read(v: _tracer.ReadValue) -> int:
+            out_ids.append(v.read.vid)
+            return len(out_ids) - 1
+
+        template = _template(result, on_tensor, on_read)
         if template is _tracer._NOT_STATIC:
             tr.broken = ("it returns Python objects other than tensors, numbers, strings and "
                          "containers of them", _tracer.user_location())

@@ -16,8 +16,11 @@ What the recording does with arrays it has not seen before:
 
 Python that reads tensor values (``.item()``, ``bool(t)``, ``.tolist()``, ``.numpy()``) makes
 the trace unusable: it is a *graph break*, recorded with the user's file and line (the rest
-of the call simply continues eagerly). Optimizer steps and ``fw.jit.ignore`` functions are
-recorded as ``host_call`` nodes that run eagerly on every replay.
+of the call simply continues eagerly). One read is let through: a float that ``.item()`` gives
+(a :class:`ReadValue`) which the function only returns, untouched, after its last tensor op
+(``return loss.item()``) becomes a program output, read afresh on every replay. Optimizer
+steps and ``fw.jit.ignore`` functions are recorded as ``host_call`` nodes that run eagerly on
+every replay.
 """
 
 from __future__ import annotations
@@ -49,6 +52,61 @@ _active: Trace | None = None
 
 class GraphBreakError(RuntimeError):
     """``full_graph=True`` and the function does something a static graph cannot hold."""
+
+
+_READ_REASON = "Python reads a tensor's value ({what}), so the code that follows may depend on it"
+# .item() floats: only one returned untouched after the last tensor op can be captured
+_USED = "Python uses a tensor's value (item()), so the code that follows may depend on it"
+_OPS_AFTER = ("Python reads a tensor's value (item()) before the function's last tensor op, so "
+              "the ops that follow may depend on it")
+_NOT_RETURNED = ("Python reads a tensor's value (item()) and does not return it as it is, so "
+                 "the code that follows may depend on it")
+
+
+class _Read:
+    """One ``.item()`` float handed out while tracing (see :class:`ReadValue`)."""
+
+    __slots__ = ("trace", "vid", "where", "live")
+
+    def __init__(self, trace: Trace, vid: int, where: str) -> None:
+        self.trace = trace
+        self.vid = vid
+        self.where = where
+        self.live = True
+
+
+class ReadValue(float):
+    """The float ``Tensor.item()`` returns while tracing: an ordinary float, except that using
+    it while the trace runs (comparing, arithmetic, ``bool``/``int``/``round``, formatting or
+    printing, hashing) is a graph break at that line, because what Python does next may
+    depend on the value. Returned as it is, after the function's last tensor op, it becomes a
+    program output (``return loss.item()``); the caller gets a plain float."""
+
+    __slots__ = ("read",)
+
+
+def _used(name: str) -> Any:
+    base = getattr(float, name)
+
+    def method(self: ReadValue, *args: Any) -> Any:
+        read = getattr(self, "read", None)
+        if read is not None and read.live:
+            read.trace.graph_break(_USED)
+        return base(self, *args)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("__abs__", "__add__", "__bool__", "__ceil__", "__divmod__", "__eq__", "__float__",
+              "__floor__", "__floordiv__", "__format__", "__ge__", "__gt__", "__hash__",
+              "__int__", "__le__", "__lt__", "__mod__", "__mul__", "__ne__", "__neg__", "__pos__",
+              "__pow__", "__radd__", "__rdivmod__", "__repr__", "__rfloordiv__", "__rmod__",
+              "__rmul__", "__round__", "__rpow__", "__rsub__", "__rtruediv__", "__str__",
+              "__sub__", "__truediv__", "__trunc__", "as_integer_ratio", "conjugate", "hex",
+              "is_integer"):
+    setattr(ReadValue, _name, _used(_name))
+del _name
 
 
 class HostValue:
@@ -121,6 +179,7 @@ class Trace:
         self.internal_backward = False  # the jit's own fw.grad (a static forward's backward)
         self.called_modules: dict[int, Any] = {}
         self.optimizer_guards: list[tuple[Any, tuple]] = []
+        self.reads: list[_Read] = []  # .item() floats handed out (see ReadValue)
 
     # ----- registration ----------------------------------------------------------------------
     def add_candidate(self, t: Tensor, name: str) -> None:
@@ -198,10 +257,10 @@ class Trace:
         raise _Unsupported(f"a backend primitive returned a {type(result).__name__}")
 
     # ----- events ----------------------------------------------------------------------------
-    def graph_break(self, reason: str) -> None:
+    def graph_break(self, reason: str, where: str | None = None) -> None:
         if self.broken is not None:
             return
-        where = user_location()
+        where = where or user_location()
         if self.full_graph:
             raise GraphBreakError(f"{where}: {reason}; this cannot be part of a static graph "
                                   "(full_graph=True)")
@@ -209,6 +268,9 @@ class Trace:
 
     def record(self, name: str, orig: Any, args: tuple, kwargs: dict) -> Any:
         if self.paused or self.broken is not None or name in _UNTRACED:
+            return orig(*args, **kwargs)
+        if self.reads:
+            self._after_read()
             return orig(*args, **kwargs)
         if name in _DATA_DEPENDENT or (name == "getitem" and _bool_index(args[1])):
             self.graph_break(f"the shape of {name}'s result depends on tensor values "
@@ -264,15 +326,52 @@ class Trace:
         self.optimizer_guards.append((opt, sgd_fingerprint(opt)))
         return True
 
-    def on_value_read(self, t: Tensor, what: str) -> None:
+    def on_value_read(self, t: Tensor, what: str) -> Any:
+        """Python reads ``t``'s values. For ``item()`` returns the value (unrecorded): a
+        :class:`ReadValue` for a float that may yet become an output."""
+        value = None
+        if what == "item()":
+            self.paused += 1
+            try:
+                value = t._bk.to_numpy(t.data).reshape(()).item()
+            finally:
+                self.paused -= 1
         if self.paused:
-            return
-        self.graph_break(f"Python reads a tensor's value ({what}), so the code that follows "
-                         "may depend on it")
+            return value
+        if (what == "item()" and type(value) is float and self.broken is None
+                and (id(t.data) in self.ids or id(t.data) in self.slots)):
+            read = _Read(self, self.ref_of(t.data), user_location())
+            self.reads.append(read)
+            out = ReadValue(value)
+            out.read = read
+            return out
+        self.graph_break(_READ_REASON.format(what=what))
+        return value
+
+    def _after_read(self) -> None:
+        """A tensor op (or host call) runs after an ``.item()``: the read was not the end."""
+        self.graph_break(_OPS_AFTER, self.reads[0].where)
+
+    def settle_reads(self, result: Any) -> Any:
+        """After the call: every ``.item()`` float must be in ``result`` as it is (else a
+        graph break at its line). Returns ``result`` with plain floats for the caller."""
+        if not self.reads:
+            return result
+        for read in self.reads:
+            read.live = False
+        returned: set[int] = set()
+        plain = _plain_floats(result, returned)
+        for read in self.reads:
+            if id(read) not in returned:
+                self.graph_break(_NOT_RETURNED, read.where)
+        return plain
 
     def host_call(self, fn: Any, label: str, args: tuple, kwargs: dict) -> Any:
         """Run ``fn`` eagerly now and record a ``host_call`` node that runs it on every replay."""
         if self.broken is not None or self.paused:
+            return fn(*args, **kwargs)
+        if self.reads:
+            self._after_read()
             return fn(*args, **kwargs)
         opt_params = _optimizer_params(args[0]) if label == "optimizer" and args else []
         for p_name, p in opt_params:
@@ -336,28 +435,64 @@ class OutTensor:
         return f"tensor(%{self.id})"
 
 
+class OutItem:
+    """Placeholder for a returned ``.item()`` float: output ``id`` as a Python number."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, vid: int) -> None:
+        self.id = vid
+
+    def __repr__(self) -> str:
+        return f"item(%{self.id})"
+
+
 _NOT_STATIC = object()
 
 
-def _template(obj: Any, on_tensor: Any) -> Any:
-    """``obj`` with tensors replaced by :class:`OutTensor` (``_NOT_STATIC`` if impossible)."""
+def _template(obj: Any, on_tensor: Any, on_read: Any = None) -> Any:
+    """``obj`` with tensors replaced by :class:`OutTensor` and, given ``on_read``, the
+    :class:`ReadValue` floats by :class:`OutItem` (``_NOT_STATIC`` if impossible)."""
     if isinstance(obj, Tensor):
         return OutTensor(on_tensor(obj))
+    if on_read is not None and type(obj) is ReadValue and getattr(obj, "read", None):
+        return OutItem(on_read(obj))
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
     if isinstance(obj, (tuple, list)):
-        items = [_template(o, on_tensor) for o in obj]
+        items = [_template(o, on_tensor, on_read) for o in obj]
         if any(i is _NOT_STATIC for i in items):
             return _NOT_STATIC
         if isinstance(obj, tuple) and hasattr(obj, "_fields"):
             return type(obj)(*items)
         return type(obj)(items)
     if isinstance(obj, dict):
-        items = {k: _template(v, on_tensor) for k, v in obj.items()}
+        items = {k: _template(v, on_tensor, on_read) for k, v in obj.items()}
         if any(v is _NOT_STATIC for v in items.values()):
             return _NOT_STATIC
         return items
     return _NOT_STATIC
+
+
+def _plain_floats(obj: Any, found: set[int]) -> Any:
+    """``obj`` with :class:`ReadValue` leaves (ids of their reads into ``found``) made plain
+    floats; containers without any are returned as they are."""
+    if type(obj) is ReadValue:
+        found.add(id(getattr(obj, "read", None)))
+        return float.__float__(obj)
+    if isinstance(obj, (tuple, list)):
+        items = [_plain_floats(o, found) for o in obj]
+        if all(a is b for a, b in zip(items, obj, strict=True)):
+            return obj
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+            return type(obj)(*items)
+        return type(obj)(items)
+    if isinstance(obj, dict):
+        items = {k: _plain_floats(v, found) for k, v in obj.items()}
+        if all(items[k] is v for k, v in obj.items()):
+            return obj
+        return items
+    return obj
 
 
 def _bool_index(index: Any) -> bool:

@@ -239,6 +239,100 @@ def test_loop_over_item_never_gives_stale_results():
         assert f(fw.zeros(1), fw.tensor(5)).tolist() == [5.0]
 
 
+def test_a_step_returning_loss_item_is_captured_and_returns_each_calls_float():
+    models = [_mlp(), _mlp()]
+    opts = [fw.optim.SGD(m.parameters(), lr=0.1) for m in models]
+
+    def make(model, opt):
+        def step(x, y):
+            loss = F.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            return loss.item()
+        return step
+
+    eager = make(models[0], opts[0])
+    static = fw.jit.to_static(make(models[1], opts[1]), full_graph=True)
+    rng = np.random.default_rng(4)
+    got, want = [], []
+    for _ in range(5):
+        x = fw.tensor(rng.standard_normal((8, 12)), dtype=fw.float32)
+        y = fw.tensor(rng.integers(0, 5, 8))
+        want.append(eager(x, y))
+        got.append(static(x, y))
+    assert all(type(v) is float for v in got)
+    np.testing.assert_allclose(got, want, rtol=1e-6)
+    assert len(set(got)) == 5  # a fresh value on every replay, not the traced one
+    assert static.traces == 1 and not static.fallbacks and static.programs
+
+
+def test_returned_item_floats_in_containers_are_read_on_every_replay():
+    @fw.jit.to_static
+    def f(x):
+        y = x * 2.0
+        total, top = y.sum(), y.max()  # reads come after the last tensor op
+        return {"sum": total.item(), "pair": (y, top.item())}
+
+    for k in range(1, 4):
+        r = f(fw.full((3,), float(k)))
+        assert r["sum"] == 6.0 * k and r["pair"][1] == 2.0 * k
+        assert type(r["sum"]) is float and r["pair"][0].tolist() == [2.0 * k] * 3
+    assert not f.fallbacks and f.traces == 1
+
+
+@pytest.mark.parametrize("body, snippet", [
+    # the value is used (arithmetic, comparison, formatting, int()) before it is returned
+    ("v = x.sum().item()\n    return x, v * 2.0", "return x, v * 2.0"),
+    ("v = x.sum().item()\n    return x, max(v, 0.0)", "return x, max(v, 0.0)"),
+    ("v = x.sum().item()\n    return x, f'{v:.2f}'", "return x, f'{v:.2f}'"),
+    ("v = x.sum().item()\n    return x * int(v)", "return x * int(v)"),
+    # tensor ops after the read, or a read that is not returned
+    ("v = x.sum().item()\n    return x * 2.0, v", "v = x.sum().item()"),
+    ("v = x.sum().item()\n    return x", "v = x.sum().item()"),
+])
+def test_an_item_float_used_by_python_is_a_graph_break_at_its_line(body, snippet, tmp_path):
+    src = f"def g(x):\n    {body}\n"
+    path = tmp_path / "user_code.py"
+    path.write_text(src)
+    scope: dict = {}
+    exec(compile(src, str(path), "exec"), scope)
+    g = scope["g"]
+    line = src.splitlines().index("    " + snippet) + 1
+    f = fw.jit.to_static(g)
+    for k in (1.0, -3.0, 2.0):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            got, want = f(fw.full((2,), k)), g(fw.full((2,), k))
+        if k == 1.0:
+            assert any(f"user_code.py:{line}:" in str(w.message) for w in caught)
+        got, want = (got if isinstance(got, tuple) else (got,)), \
+            (want if isinstance(want, tuple) else (want,))
+        for a, b in zip(got, want, strict=True):
+            assert (a.tolist() if isinstance(a, fw.Tensor) else a) == \
+                (b.tolist() if isinstance(b, fw.Tensor) else b)
+            assert type(a) is type(b)  # never a tracer float handed to the caller
+    assert f.fallbacks and "item()" in f.fallbacks[0][0]
+    g2 = fw.jit.to_static(g, full_graph=True)
+    with pytest.raises(fw.jit.GraphBreakError, match=rf"user_code.py:{line}"):
+        g2(fw.ones(2))
+
+
+def test_a_saved_program_returns_item_floats():
+    def f(x):
+        y = fw.tanh(x)
+        return y, y.sum().item()
+
+    import tempfile
+
+    d = tempfile.mkdtemp()
+    fw.jit.save(f, d + "/p", [fw.jit.InputSpec([None, 3])])
+    loaded = fw.jit.load(d + "/p")
+    x = fw.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3))
+    y, s = loaded(x)
+    assert type(s) is float and s == pytest.approx(float(np.tanh(x.numpy()).sum()), abs=1e-6)
+
+
 def test_random_ops_draw_fresh_values_each_replay_and_follow_the_seed():
     @fw.jit.to_static
     def noisy(x):
