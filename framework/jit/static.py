@@ -653,7 +653,11 @@ class StaticFunction:
             result = self.fn(*args, **kwargs)
             if (grad_mode.enabled and not tr.backward_ran and tr.broken is None
                     and _needs_grad(result)):
-                aot = _trace_backward(tr, result, flat, bk)
+                if tr.reads:  # its backward would come after the read
+                    tr.graph_break("Python reads a tensor's value (item()) in a function "
+                                   "whose results need gradients", tr.reads[0].where)
+                else:
+                    aot = _trace_backward(tr, result, flat, bk)
         traced_result, result = result, tr.settle_reads(result)
         if grad_mode.enabled != grad_before:
             tr.graph_break("grad mode changed inside the function and was not restored")

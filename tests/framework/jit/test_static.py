@@ -318,6 +318,26 @@ def test_an_item_float_used_by_python_is_a_graph_break_at_its_line(body, snippet
         g2(fw.ones(2))
 
 
+def test_an_item_read_in_a_static_forward_that_needs_gradients_runs_eagerly():
+    fw.manual_seed(0)
+    layer = nn.Linear(3, 2)
+
+    @fw.jit.to_static
+    def f(x):
+        y = layer(x)
+        return y, y.sum().item()
+
+    line = _line_of("return y, y.sum().item()")
+    for k in (1.0, 2.0):
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            y, s = f(fw.full((4, 3), k))
+        y.sum().backward()
+        assert s == pytest.approx(float(layer(fw.full((4, 3), k)).sum().item()))
+    assert f"test_static.py:{line}" in f.fallbacks[0][1]
+    assert "need gradients" in f.fallbacks[0][0] and layer.weight.grad is not None
+
+
 def test_a_saved_program_returns_item_floats():
     def f(x):
         y = fw.tanh(x)
