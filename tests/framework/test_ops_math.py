@@ -143,10 +143,12 @@ def test_activation_values_match_formulas():
     assert fw.reciprocal(fw.tensor([4, 2])).dtype == fw.float32
 
 
-def test_erf_limits():
-    x = fw.tensor([-math.inf, -40.0, -9.0, 0.0, 9.0, 40.0, math.inf, math.nan],
-                  dtype=fw.float64)
-    np.testing.assert_array_equal(fw.erf(x).numpy(), [-1, -1, -1, 0, 1, 1, 1, math.nan])
+@pytest.mark.parametrize("dtype", [fw.float64, fw.float32, fw.float16])
+def test_erf_limits(dtype):
+    x = fw.tensor([-math.inf, -40.0, -9.0, 0.0, 9.0, 40.0, math.inf, math.nan, -math.nan],
+                  dtype=dtype)
+    np.testing.assert_array_equal(fw.erf(x).numpy(),
+                                  [-1, -1, -1, 0, 1, 1, 1, math.nan, math.nan])
     assert fw.gelu(fw.tensor([math.inf])).item() == math.inf
 
 
