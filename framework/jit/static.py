@@ -625,6 +625,7 @@ class StaticFunction:
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
+        tr.fn_code = getattr(getattr(self.fn, "__func__", self.fn), "__code__", None)
         # an optimizer whose options changed since an earlier trace (a learning-rate
         # schedule) is called as a host call from now on instead of being recorded
         for entry in self.cache.get(key, ()):
@@ -724,7 +725,7 @@ class StaticFunction:
             out_ids.append(tr.ref_of(t.data))
             return len(out_ids) - 1
 
-        def on_read(v: _tracer.ReadValue) -> int:
+        def on_read(v: Any) -> int:
             out_ids.append(v.read.vid)
             return len(out_ids) - 1
 

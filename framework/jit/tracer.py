@@ -16,18 +16,22 @@ What the recording does with arrays it has not seen before:
 
 Python that reads tensor values (``.item()``, ``bool(t)``, ``.tolist()``, ``.numpy()``) makes
 the trace unusable: it is a *graph break*, recorded with the user's file and line (the rest
-of the call simply continues eagerly). One read is let through: a float that ``.item()`` gives
-(a :class:`ReadValue`) which the function only returns, untouched, after its last tensor op
-(``return loss.item()``) becomes a program output, read afresh on every replay. Optimizer
+of the call simply continues eagerly). One read is let through: an ``.item()`` in the static
+function's own ``return`` statement (``return loss.item()``), which the bytecode check
+:func:`_straight_to_return` and the number it gives (a :class:`ReadValue`) show to be only
+returned, becomes a program output, read afresh on every replay. Optimizer
 steps and ``fw.jit.ignore`` functions are recorded as ``host_call`` nodes that run eagerly on
 every replay.
 """
 
 from __future__ import annotations
 
+import dis
+import functools
 import importlib
 import os
 import sys
+import types
 from typing import Any
 
 import numpy as np
@@ -61,10 +65,47 @@ _OPS_AFTER = ("Python reads a tensor's value (item()) before the function's last
               "the ops that follow may depend on it")
 _NOT_RETURNED = ("Python reads a tensor's value (item()) and does not return it as it is, so "
                  "the code that follows may depend on it")
+_NOT_IN_RETURN = ("Python reads a tensor's value (item()) outside the static function's "
+                  "return statement, so the code that follows may depend on it")
+_MORE_FOLLOWS = ("Python reads a tensor's value (item()) and calls, assignments or branches "
+                 "follow before the return, so they may depend on it (only .item() calls "
+                 "after the last tensor op, returned as they are, can be captured)")
+
+_CALLS = frozenset({"CALL", "CALL_FUNCTION", "CALL_METHOD", "CALL_FUNCTION_KW", "CALL_KW",
+                    "CALL_FUNCTION_EX"})
+_NOT_STRAIGHT = ("STORE_", "DELETE_", "COPY", "DUP_", "SWAP", "ROT_", "YIELD", "SEND", "RAISE",
+                 "RERAISE", "SETUP_", "BEFORE_", "PUSH_EXC", "POP_EXCEPT", "WITH_", "IMPORT_")
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs)
+
+
+@functools.lru_cache(maxsize=256)
+def _instructions(code: Any) -> tuple:
+    return tuple(dis.get_instructions(code))
+
+
+def _straight_to_return(frame: Any) -> bool:
+    """Whether ``frame``, from its current instruction on, runs straight into ``return``:
+    no jump, no store, no copy of a stack value and no call but ``.item()`` calls. Then the
+    number being read can only end up in the returned value or be consumed by one
+    expression (and so not be returned as it is)."""
+    calls = items = 0
+    for ins in _instructions(frame.f_code):
+        if ins.offset <= frame.f_lasti:
+            continue
+        name = ins.opname
+        if name in ("RETURN_VALUE", "RETURN_CONST"):
+            return calls == items
+        if ins.opcode in _JUMPS or name.startswith(_NOT_STRAIGHT):
+            return False
+        if name in _CALLS:
+            calls += 1
+        elif name in ("LOAD_METHOD", "LOAD_ATTR") and ins.argval == "item":
+            items += 1
+    return False
 
 
 class _Read:
-    """One ``.item()`` float handed out while tracing (see :class:`ReadValue`)."""
+    """One ``.item()`` number handed out while tracing (see :class:`ReadValue`)."""
 
     __slots__ = ("trace", "vid", "where", "live")
 
@@ -79,34 +120,44 @@ class ReadValue(float):
     """The float ``Tensor.item()`` returns while tracing: an ordinary float, except that using
     it while the trace runs (comparing, arithmetic, ``bool``/``int``/``round``, formatting or
     printing, hashing) is a graph break at that line, because what Python does next may
-    depend on the value. Returned as it is, after the function's last tensor op, it becomes a
-    program output (``return loss.item()``); the caller gets a plain float."""
+    depend on the value. Read in the static function's ``return`` statement and returned as
+    it is, after the function's last tensor op, it becomes a program output (``return
+    loss.item()``); the caller gets a plain float."""
 
     __slots__ = ("read",)
 
 
-def _used(name: str) -> Any:
-    base = getattr(float, name)
+class ReadInt(int):
+    """:class:`ReadValue` for the int ``.item()`` of an integer tensor gives (a count of
+    correct predictions); an ``int`` subclass, so never one of Python's shared small ints."""
 
-    def method(self: ReadValue, *args: Any) -> Any:
+
+READS = (ReadValue, ReadInt)
+# methods that only copy or describe the object (copy.copy, sys.getsizeof) are not a use
+_NOT_A_USE = frozenset({"__new__", "__init__", "__getattribute__", "__setattr__",
+                        "__delattr__", "__init_subclass__", "__subclasshook__", "__reduce__",
+                        "__reduce_ex__", "__getnewargs__", "__getstate__", "__sizeof__",
+                        "__dir__"})
+
+
+def _used(base: Any) -> Any:
+    def method(self: Any, *args: Any) -> Any:
         read = getattr(self, "read", None)
         if read is not None and read.live:
             read.trace.graph_break(_USED)
         return base(self, *args)
 
-    method.__name__ = name
+    method.__name__ = base.__name__
     return method
 
 
-for _name in ("__abs__", "__add__", "__bool__", "__ceil__", "__divmod__", "__eq__", "__float__",
-              "__floor__", "__floordiv__", "__format__", "__ge__", "__gt__", "__hash__",
-              "__int__", "__le__", "__lt__", "__mod__", "__mul__", "__ne__", "__neg__", "__pos__",
-              "__pow__", "__radd__", "__rdivmod__", "__repr__", "__rfloordiv__", "__rmod__",
-              "__rmul__", "__round__", "__rpow__", "__rsub__", "__rtruediv__", "__str__",
-              "__sub__", "__truediv__", "__trunc__", "as_integer_ratio", "conjugate", "hex",
-              "is_integer"):
-    setattr(ReadValue, _name, _used(_name))
-del _name
+for _cls, _base in ((ReadValue, float), (ReadInt, int)):
+    for _name, _attr in vars(_base).items():
+        # every method of the number (not its class methods, like int.from_bytes)
+        if _name not in _NOT_A_USE and isinstance(_attr, (types.WrapperDescriptorType,
+                                                          types.MethodDescriptorType)):
+            setattr(_cls, _name, _used(_attr))
+del _cls, _base, _name, _attr
 
 
 class HostValue:
@@ -179,7 +230,8 @@ class Trace:
         self.internal_backward = False  # the jit's own fw.grad (a static forward's backward)
         self.called_modules: dict[int, Any] = {}
         self.optimizer_guards: list[tuple[Any, tuple]] = []
-        self.reads: list[_Read] = []  # .item() floats handed out (see ReadValue)
+        self.reads: list[_Read] = []  # .item() numbers handed out (see ReadValue)
+        self.fn_code: Any = None  # the static function's code: where .item() may be returned
 
     # ----- registration ----------------------------------------------------------------------
     def add_candidate(self, t: Tensor, name: str) -> None:
@@ -328,7 +380,8 @@ class Trace:
 
     def on_value_read(self, t: Tensor, what: str) -> Any:
         """Python reads ``t``'s values. For ``item()`` returns the value (unrecorded): a
-        :class:`ReadValue` for a float that may yet become an output."""
+        :class:`ReadValue` (or :class:`ReadInt`) for a number that may yet become an
+        output."""
         value = None
         if what == "item()":
             self.paused += 1
@@ -338,11 +391,18 @@ class Trace:
                 self.paused -= 1
         if self.paused:
             return value
-        if (what == "item()" and type(value) is float and self.broken is None
+        if (what == "item()" and type(value) in (float, int) and self.broken is None
                 and (id(t.data) in self.ids or id(t.data) in self.slots)):
+            caller = sys._getframe(2)  # the code that called Tensor.item
+            if caller.f_code is not self.fn_code:
+                self.graph_break(_NOT_IN_RETURN)
+                return value
+            if not _straight_to_return(caller):
+                self.graph_break(_MORE_FOLLOWS)
+                return value
             read = _Read(self, self.ref_of(t.data), user_location())
             self.reads.append(read)
-            out = ReadValue(value)
+            out = (ReadValue if type(value) is float else ReadInt)(value)
             out.read = read
             return out
         self.graph_break(_READ_REASON.format(what=what))
@@ -353,14 +413,14 @@ class Trace:
         self.graph_break(_OPS_AFTER, self.reads[0].where)
 
     def settle_reads(self, result: Any) -> Any:
-        """After the call: every ``.item()`` float must be in ``result`` as it is (else a
-        graph break at its line). Returns ``result`` with plain floats for the caller."""
+        """After the call: every ``.item()`` number must be in ``result`` as it is (else a
+        graph break at its line). Returns ``result`` with plain numbers for the caller."""
         if not self.reads:
             return result
         for read in self.reads:
             read.live = False
         returned: set[int] = set()
-        plain = _plain_floats(result, returned)
+        plain = _plain_reads(result, returned)
         for read in self.reads:
             if id(read) not in returned:
                 self.graph_break(_NOT_RETURNED, read.where)
@@ -452,10 +512,11 @@ _NOT_STATIC = object()
 
 def _template(obj: Any, on_tensor: Any, on_read: Any = None) -> Any:
     """``obj`` with tensors replaced by :class:`OutTensor` and, given ``on_read``, the
-    :class:`ReadValue` floats by :class:`OutItem` (``_NOT_STATIC`` if impossible)."""
+    :class:`ReadValue`/:class:`ReadInt` numbers by :class:`OutItem` (``_NOT_STATIC`` if
+    impossible)."""
     if isinstance(obj, Tensor):
         return OutTensor(on_tensor(obj))
-    if on_read is not None and type(obj) is ReadValue and getattr(obj, "read", None):
+    if on_read is not None and type(obj) in READS and getattr(obj, "read", None):
         return OutItem(on_read(obj))
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
@@ -474,21 +535,21 @@ def _template(obj: Any, on_tensor: Any, on_read: Any = None) -> Any:
     return _NOT_STATIC
 
 
-def _plain_floats(obj: Any, found: set[int]) -> Any:
-    """``obj`` with :class:`ReadValue` leaves (ids of their reads into ``found``) made plain
-    floats; containers without any are returned as they are."""
-    if type(obj) is ReadValue:
+def _plain_reads(obj: Any, found: set[int]) -> Any:
+    """``obj`` with :class:`ReadValue`/:class:`ReadInt` leaves (ids of their reads into
+    ``found``) made plain numbers; containers without any are returned as they are."""
+    if type(obj) in READS:
         found.add(id(getattr(obj, "read", None)))
-        return float.__float__(obj)
+        return float.__float__(obj) if type(obj) is ReadValue else int.__int__(obj)
     if isinstance(obj, (tuple, list)):
-        items = [_plain_floats(o, found) for o in obj]
+        items = [_plain_reads(o, found) for o in obj]
         if all(a is b for a, b in zip(items, obj, strict=True)):
             return obj
         if isinstance(obj, tuple) and hasattr(obj, "_fields"):
             return type(obj)(*items)
         return type(obj)(items)
     if isinstance(obj, dict):
-        items = {k: _plain_floats(v, found) for k, v in obj.items()}
+        items = {k: _plain_reads(v, found) for k, v in obj.items()}
         if all(items[k] is v for k, v in obj.items()):
             return obj
         return items

@@ -281,24 +281,45 @@ def test_returned_item_floats_in_containers_are_read_on_every_replay():
     assert not f.fallbacks and f.traces == 1
 
 
+def test_a_returned_int_item_is_read_on_every_replay_and_never_a_shared_small_int():
+    @fw.jit.to_static(full_graph=True)
+    def f(x, y):
+        correct = (x.argmax(1) == y).sum()
+        return correct.item(), 3  # 3 is a constant of the program, whatever correct is
+
+    y = fw.tensor([0, 1, 2])
+    for k in range(4):
+        x = fw.tensor(np.eye(3, dtype=np.float32)[[0, 1, 2 if k % 2 else 0]])
+        got = f(x, y)
+        assert got == (3 if k % 2 else 2, 3) and type(got[0]) is int
+    assert f.traces == 1 and not f.fallbacks
+
+
 @pytest.mark.parametrize("body, snippet", [
-    # the value is used (arithmetic, comparison, formatting, int()) before it is returned
-    ("v = x.sum().item()\n    return x, v * 2.0", "return x, v * 2.0"),
-    ("v = x.sum().item()\n    return x, max(v, 0.0)", "return x, max(v, 0.0)"),
-    ("v = x.sum().item()\n    return x, f'{v:.2f}'", "return x, f'{v:.2f}'"),
-    ("v = x.sum().item()\n    return x * int(v)", "return x * int(v)"),
-    # tensor ops after the read, or a read that is not returned
-    ("v = x.sum().item()\n    return x * 2.0, v", "v = x.sum().item()"),
-    ("v = x.sum().item()\n    return x", "v = x.sum().item()"),
+    # the number is used (arithmetic, comparison, formatting, calls) before it is returned
+    ("return x, x.sum().item() * 2.0", None),
+    ("return x, max(x.sum().item(), 0.0)", None),
+    ("return x, f'{x.sum().item():.2f}'", None),
+    ("return x * int(x.sum().item())", None),
+    ("return x, list(range(x.argmax().item()))", None),
+    ("return x, x.argmax().item() == 0", None),
+    ("return x, {0: 'a', 1: 'b'}[x.argmax().item()]", None),
+    ("return x, [7, 8][x.argmax().item()]", None),
+    # tensor ops after the read
+    ("return x.sum().item(), x * 2.0", None),
+    # read outside the return statement (stored, or in a helper), or not returned
+    ("v = x.sum().item()\n    return x, v", "v = x.sum().item()"),
+    ("return x, helper(x)", "return t.sum().item()"),
+    ("x.sum().item()\n    return x", "x.sum().item()"),
 ])
-def test_an_item_float_used_by_python_is_a_graph_break_at_its_line(body, snippet, tmp_path):
-    src = f"def g(x):\n    {body}\n"
+def test_an_item_number_used_by_python_is_a_graph_break_at_its_line(body, snippet, tmp_path):
+    src = f"def helper(t):\n    return t.sum().item()\n\n\ndef g(x):\n    {body}\n"
     path = tmp_path / "user_code.py"
     path.write_text(src)
     scope: dict = {}
     exec(compile(src, str(path), "exec"), scope)
     g = scope["g"]
-    line = src.splitlines().index("    " + snippet) + 1
+    line = src.splitlines().index("    " + (snippet or body)) + 1
     f = fw.jit.to_static(g)
     for k in (1.0, -3.0, 2.0):
         with warnings.catch_warnings(record=True) as caught:
