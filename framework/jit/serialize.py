@@ -26,7 +26,7 @@ from .executor import JIT_OPS, KNOWN_OPS, Executable
 from .ir import Graph, GraphFormatError, from_json
 from .passes import optimize
 from .symbolic import NotPolymorphic, instantiate, is_symbolic, merge
-from .tracer import OutItem, OutTensor
+from .tracer import OutItem, OutTensor, rebuild
 
 GRAPH_FILE = "graph.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -282,19 +282,7 @@ class LoadedProgram:
             raise ValueError("dynamic dimensions must be at least 1")
         exe, state, bk = self._program(sizes)
         outs = exe.run(arrays, state)
-        return _rebuild(self.result, outs, bk)
-
-
-def _rebuild(obj: Any, outs: list, bk: Any) -> Any:
-    if isinstance(obj, OutTensor):
-        return _wrap(outs[obj.id], bk)
-    if isinstance(obj, OutItem):
-        return bk.to_numpy(outs[obj.id]).reshape(()).item()
-    if isinstance(obj, tuple):
-        return tuple(_rebuild(o, outs, bk) for o in obj)
-    if isinstance(obj, dict):
-        return {k: _rebuild(v, outs, bk) for k, v in obj.items()}
-    return obj
+        return rebuild(self.result, outs, bk)
 
 
 def _check_sizes(g: Graph) -> None:

@@ -19,7 +19,7 @@ from . import tracer as _tracer
 from .executor import Executable
 from .ir import Graph
 from .passes import optimize
-from .tracer import OutItem, OutTensor, Trace, _template, installed
+from .tracer import OutTensor, Trace, _template, installed, rebuild
 
 _wrap = Tensor._wrap
 
@@ -400,7 +400,7 @@ class Program:
         self.runs += 1
         if self._single is not None:
             return _wrap(outs[self._single.id], bk)
-        return _rebuild(self.out_template, outs, bk)
+        return rebuild(self.out_template, outs, bk)
 
 
 class PolyProgram:
@@ -445,21 +445,6 @@ class PolyProgram:
             exe = self.compiled[sizes] = Executable(g, self.base.bk)
         self.runs += 1
         return self.base.run(flat, exe)
-
-
-def _rebuild(obj: Any, outs: list, bk: Any) -> Any:
-    if isinstance(obj, OutTensor):
-        return _wrap(outs[obj.id], bk)
-    if isinstance(obj, OutItem):
-        return bk.to_numpy(outs[obj.id]).reshape(()).item()
-    if isinstance(obj, (list, tuple)):
-        items = [_rebuild(o, outs, bk) for o in obj]
-        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-            return type(obj)(*items)
-        return type(obj)(items)
-    if isinstance(obj, dict):
-        return {k: _rebuild(v, outs, bk) for k, v in obj.items()}
-    return obj
 
 
 class _Eager:
@@ -939,7 +924,7 @@ class AutogradProgram(Program):
         outs, saved = res[:self.out_count], res[self.out_count:]
         bk = self.bk
         self.runs += 1
-        result = _rebuild(self.out_template, outs, bk)
+        result = rebuild(self.out_template, outs, bk)
         if not grad_mode.enabled:
             return result
         diff: list = []

@@ -43,6 +43,7 @@ from .ir import Graph, Node, Ref, RngArg, TensorArg
 
 # the module, not fw.tensor (the function that shadows it as an attribute of the package)
 _tensor_mod = importlib.import_module("framework.tensor")
+_wrap = Tensor._wrap
 
 _FRAMEWORK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -59,7 +60,8 @@ class GraphBreakError(RuntimeError):
 
 
 _READ_REASON = "Python reads a tensor's value ({what}), so the code that follows may depend on it"
-# .item() floats: only one returned untouched after the last tensor op can be captured
+# .item() numbers: only those read in the return statement and returned as they are, after
+# the last tensor op, can be captured
 _USED = "Python uses a tensor's value (item()), so the code that follows may depend on it"
 _OPS_AFTER = ("Python reads a tensor's value (item()) before the function's last tensor op, so "
               "the ops that follow may depend on it")
@@ -386,7 +388,7 @@ class Trace:
         if what == "item()":
             self.paused += 1
             try:
-                value = t._bk.to_numpy(t.data).reshape(()).item()
+                value = _item(t._bk, t.data)
             finally:
                 self.paused -= 1
         if self.paused:
@@ -496,7 +498,7 @@ class OutTensor:
 
 
 class OutItem:
-    """Placeholder for a returned ``.item()`` float: output ``id`` as a Python number."""
+    """Placeholder for a returned ``.item()`` number: output ``id`` as a Python number."""
 
     __slots__ = ("id",)
 
@@ -533,6 +535,28 @@ def _template(obj: Any, on_tensor: Any, on_read: Any = None) -> Any:
             return _NOT_STATIC
         return items
     return _NOT_STATIC
+
+
+def rebuild(obj: Any, outs: list, bk: Any) -> Any:
+    """The inverse of :func:`_template`: a result structure with the program's outputs
+    ``outs`` (arrays of backend ``bk``) in place of its placeholders."""
+    if isinstance(obj, OutTensor):
+        return _wrap(outs[obj.id], bk)
+    if isinstance(obj, OutItem):
+        return _item(bk, outs[obj.id])
+    if isinstance(obj, (list, tuple)):
+        items = [rebuild(o, outs, bk) for o in obj]
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+            return type(obj)(*items)
+        return type(obj)(items)
+    if isinstance(obj, dict):
+        return {k: rebuild(v, outs, bk) for k, v in obj.items()}
+    return obj
+
+
+def _item(bk: Any, arr: Any) -> Any:
+    """The Python number of a one-element array, as ``Tensor.item`` gives it."""
+    return bk.to_numpy(arr).reshape(()).item()
 
 
 def _plain_reads(obj: Any, found: set[int]) -> Any:
