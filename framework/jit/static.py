@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import types
 import warnings
 import weakref
 from typing import Any
@@ -170,6 +171,118 @@ def _code_names(code: Any) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+_SMALL = 64  # lists and dicts with more items are watched by identity only
+_SCALARS = frozenset(_BY_VALUE)
+_NOT_STATE = (type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
+              types.MethodType, functools.partial)
+
+
+class _Same:
+    """An object inside a snapshot, equal only to itself (a tensor's ``==`` is elementwise,
+    and identity is what a replay depends on)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any) -> None:
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is _Same and other.obj is self.obj
+
+    def __hash__(self) -> int:
+        return id(self.obj)
+
+
+def _contents(value: Any, depth: int = 0) -> Any:
+    """A hashable snapshot of a value a static function may read: numbers, strings, ``None``
+    and NumPy scalars by value; lists, tuples and dicts of up to ``_SMALL`` items by their
+    contents (two levels deep); anything else (tensors, modules, functions) by identity."""
+    t = type(value)
+    if t in _BY_VALUE:
+        return value
+    if (t is list or t is tuple or t is dict) and depth < 2 and len(value) <= _SMALL:
+        if t is dict:
+            keys, items = list(value), list(value.values())
+            if _SCALARS.issuperset(map(type, items)) and _SCALARS.issuperset(map(type, keys)):
+                return (t, tuple(keys), tuple(items))  # the common case without calls
+            return (t, tuple([_contents(k, 2) for k in keys]),
+                    tuple([_contents(v, depth + 1) for v in items]))
+        items = list(value)
+        if _SCALARS.issuperset(map(type, items)):
+            return (t, tuple(items))
+        return (t, tuple([_contents(v, depth + 1) for v in items]))
+    if isinstance(value, np.generic):
+        return value
+    return _Same(value)
+
+
+def _plain_object(value: Any) -> bool:
+    """An instance of an ordinary class (a trainer, a config namespace, a dataclass): the
+    attributes a static function reads from it are part of its state."""
+    if isinstance(value, _NOT_STATE) or isinstance(value, _watched_kinds()) \
+            or isinstance(value, StaticFunction):
+        return False
+    try:
+        return type(vars(value)) is dict
+    except TypeError:  # no __dict__ (builtins, __slots__ classes)
+        return False
+
+
+def _deep(value: Any) -> bool:
+    """Whether a binding is watched by its contents (lists, dicts, tuples holding them) or
+    by the attributes read from it (ordinary objects), not by :func:`_watched`'s rules."""
+    t = type(value)
+    if t is list or t is dict:
+        return True
+    if t is tuple:
+        return not _watched(value)
+    return _plain_object(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _attr_names(cls: type, names: tuple) -> frozenset:
+    """The names a function whose code reads ``names`` may read as attributes of a ``cls``
+    instance: its own names plus those of the methods and properties of ``cls`` it names
+    (followed through the methods they name, a few levels)."""
+    found = set(names)
+    todo, seen = list(names), 0
+    while todo and seen < 32:
+        attr = _function_of(cls, todo.pop())
+        if attr is None:
+            continue
+        seen += 1
+        for n in _code_names(attr.__code__):
+            if n not in found:
+                found.add(n)
+                todo.append(n)
+    return frozenset(found)
+
+
+def _function_of(cls: type, name: str) -> Any:
+    """The plain function behind ``cls.name`` (a method, static/class method or property
+    getter), or ``None``."""
+    for klass in cls.__mro__:
+        attr = klass.__dict__.get(name)
+        if attr is None:
+            continue
+        if isinstance(attr, (staticmethod, classmethod)):
+            attr = attr.__func__
+        elif isinstance(attr, property):
+            attr = attr.fget
+        return attr if isinstance(attr, types.FunctionType) else None
+    return None
+
+
+def _object_key(obj: Any, specs: list, pos: list, names: tuple) -> tuple:
+    """An argument that is an ordinary object: its class, its tensors (program inputs, as
+    :func:`_flatten` finds them: shape, dtype, ``requires_grad``) and the other attributes
+    the function may read (numbers and strings by value, anything else by identity)."""
+    read = _attr_names(type(obj), names)
+    return ("object", type(obj), tuple([
+        (n, _arg_key(v, specs, pos)) if isinstance(v, Tensor) else (n, _contents(v, 2))
+        for n, v in list(vars(obj).items()) if n in read or isinstance(v, Tensor)]))
+
+
 class PythonState:
     """The Python state a static function reads besides its arguments, read on every call
     into the cache key, so that a program never replays with stale Python values.
@@ -178,24 +291,38 @@ class PythonState:
     strings, ``None``, tuples of them (by value) or tensors, modules, optimizers (by
     identity); for every module it reaches, its plain attributes of those kinds, its
     parameters, buffers and submodules (by identity) and its forward hooks. The modules are
-    re-read only when ``Module._generation`` says some module changed. A tensor whose array
-    the program captured by reference is also checked for a new array (``t.data = ...``) by
-    the program's guard (:attr:`Program.captured_guard`). :meth:`bindings` names the
-    tensors these places hold, for the check that a traced call rebinds none of them.
+    re-read only when ``Module._generation`` says some module changed.
+
+    Read on every call by their contents (:func:`_contents`): globals, closure cells and
+    module attributes holding lists or dicts (a config dict changed in place); and for
+    ordinary objects (the ``self`` of a static method of a plain class, an object in a global
+    or closure cell, one level of objects held by them) the attributes the function's code,
+    or the code of the methods it names, may read. A list or dict that a traced call itself
+    changes in place (a log the function appends to) is a side effect, not state: from then
+    on it is watched by identity only (``sinks``).
+
+    A tensor whose array the program captured by reference is also checked for a new array
+    (``t.data = ...``) by the program's guard (:attr:`Program.captured_guard`).
+    :meth:`bindings` names the tensors these places hold, for the check that a traced call
+    rebinds none of them.
     """
 
-    def __init__(self, fn: Any, modules: list, readings: dict) -> None:
+    def __init__(self, fn: Any, modules: list, readings: dict,
+                 sinks: set | None = None) -> None:
         from ..nn.module import Module
 
         target = getattr(fn, "__func__", fn)
         code = getattr(target, "__code__", None)
         self._glb = getattr(target, "__globals__", None) or {}
         self._names = _code_names(code) if code is not None else []
+        self.attr_names = tuple(self._names)
         self._cells = list(zip(code.co_freevars, getattr(target, "__closure__", None) or (),
                                strict=False)) if code is not None else []
         self.slots = [(self._glb, n) for n in self._names
                       if n in self._glb and _watched(self._glb[n])]
-        self.cells = [cell for _, cell in self._cells if _watched(_cell_value(cell, _MISSING))]
+        watched = [(n, cell) for n, cell in self._cells if _watched(_cell_value(cell, _MISSING))]
+        self.cells = [cell for _, cell in watched]
+        self._cell_names = [n for n, _ in watched]
         # (name, module) of every module reached: ``modules`` holds (name, root) pairs
         self.named = [(mname or type(m).__name__, m) for name, root in modules
                       for mname, m in root.named_modules(prefix=name)]
@@ -208,6 +335,79 @@ class PythonState:
         # table, so the identities in them stay unique
         self._readings = readings
         self._reading = 0
+        # bindings read by their contents: [point id, dict or None (a cell), name or cell,
+        # whether it is a sink]
+        self._sinks = sinks if sinks is not None else set()
+        self.points: list[list] = []
+        for n in self._names:
+            if n in self._glb and _deep(self._glb[n]):
+                self._point(("global", n), self._glb, n)
+        for n, cell in self._cells:
+            if _deep(_cell_value(cell, _MISSING)):
+                self._point(("cell", n), None, cell)
+        owner = getattr(fn, "__self__", None)
+        if _plain_object(owner):
+            self._attributes(owner, 0)
+        for m in self.modules:
+            for k, v in list(vars(m).items()):
+                if not k.startswith("_") and _deep(v):
+                    self._point(("attr", _Same(m), k), m.__dict__, k)
+
+    def _point(self, pid: tuple, d: dict | None, name: Any, depth: int = 0) -> None:
+        self.points.append([pid, d, name, pid in self._sinks])
+        value = d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
+        if depth < 2 and _plain_object(value):
+            self._attributes(value, depth + 1)
+
+    def _attributes(self, obj: Any, depth: int) -> None:
+        d = vars(obj)
+        read = _attr_names(type(obj), self.attr_names)
+        for n in list(d):
+            if n in read:
+                self._point(("attr", _Same(obj), n), d, n, depth)
+
+    @staticmethod
+    def _value(point: list) -> Any:
+        d, name = point[1], point[2]
+        return d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
+
+    def snapshots(self) -> list[tuple]:
+        """(value, snapshot) of every point, to find the sinks a traced call fills."""
+        return [(v, _contents(v)) for v in map(self._value, self.points)]
+
+    def new_sinks(self, before: list[tuple]) -> list[int]:
+        """Indexes of the points holding the same list or dict as ``before`` with other
+        contents: the traced call changed them in place. They become sinks."""
+        found = []
+        for i, (point, (v0, snap)) in enumerate(zip(self.points, before, strict=True)):
+            v = self._value(point)
+            if not point[3] and v is v0 and type(v) in (list, dict) and _contents(v) != snap:
+                point[3] = True
+                self._sinks.add(point[0])
+                found.append(i)
+        return found
+
+    def describe(self, i: int) -> str:
+        """The binding at index ``i`` of :meth:`key`, in words."""
+        names = [f"global {k!r}" for _, k in self.slots]
+        names += [f"closure variable {n!r}" for n in self._cell_names]
+        for pid, *_ in self.points:
+            if pid[0] == "attr":
+                names.append(f"attribute {pid[2]!r} of a {type(pid[1].obj).__name__}")
+            else:
+                names.append(f"{'global' if pid[0] == 'global' else 'closure variable'} "
+                             f"{pid[1]!r}")
+        return names[i] if i < len(names) else \
+            "a module's attributes, parameters, buffers, submodules or hooks"
+
+    def rekey(self, state: tuple, sinks: list[int], before: list[tuple]) -> tuple:
+        """``state`` (a :meth:`key` taken before a traced call) as it reads now that the
+        points ``sinks`` are sinks."""
+        state = list(state)
+        first = len(self.slots) + len(self.cells)
+        for i in sinks:
+            state[first + i] = ("sink", _Same(before[i][0]))
+        return tuple(state)
 
     def _read_modules(self) -> tuple:
         return tuple((tuple([(k, v) for k, v in m.__dict__.items()
@@ -220,6 +420,9 @@ class PythonState:
     def key(self) -> tuple:
         values = [d.get(k, _MISSING) for d, k in self.slots]
         values += [_cell_value(cell, _MISSING) for cell in self.cells]
+        for _, d, name, sink in self.points:
+            v = d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
+            values.append(("sink", _Same(v)) if sink else _contents(v))
         generation = self._module_cls._generation
         if generation != self._generation:
             reading = self._read_modules()
@@ -245,6 +448,10 @@ class PythonState:
             val = _cell_value(cell, None)
             if isinstance(val, Tensor):
                 found[f"closure variable {n!r}"] = val
+        for i, point in enumerate(self.points):
+            v = self._value(point)
+            if isinstance(v, Tensor):
+                found[self.describe(len(self.slots) + len(self.cells) + i)] = v
         for mname, m in self.named:
             for k, v in list(vars(m).items()):
                 if isinstance(v, Tensor):
@@ -267,18 +474,37 @@ def _changed_bindings(before: dict, after: dict) -> str:
     return ", ".join(sorted(changed)[:3])
 
 
-def _flatten(obj: Any, out: list) -> None:
+def _flatten(obj: Any, out: list, objects: bool = False) -> None:
+    """The tensors in ``obj`` (nested lists, tuples and dicts) in order; with ``objects``
+    (arguments) also the tensors ordinary objects hold as attributes (a ``Batch`` with
+    ``x`` and ``y``), which become program inputs like tensors passed directly."""
     if isinstance(obj, Tensor):
         out.append(obj)
     elif isinstance(obj, (list, tuple)):
         for o in obj:
-            _flatten(o, out)
+            _flatten(o, out, objects)
     elif isinstance(obj, dict):
         for k in sorted(obj, key=str):
-            _flatten(obj[k], out)
+            _flatten(obj[k], out, objects)
+    elif objects and _plain_object(obj):
+        out.extend([v for v in list(vars(obj).values()) if isinstance(v, Tensor)])
 
 
-def _arg_key(obj: Any, specs: list, pos: list) -> Any:
+def _equal(a: Any, b: Any) -> bool:
+    """Whether two parts of a cache key are equal, tensors (elementwise ``==``) by identity."""
+    if a is b:
+        return True
+    if type(a) is not type(b) or isinstance(a, (Tensor, np.ndarray)):
+        return False
+    if type(a) is tuple:
+        return len(a) == len(b) and all(_equal(u, v) for u, v in zip(a, b, strict=True))
+    try:
+        return bool(a == b)
+    except Exception:  # noqa: BLE001 - an object whose == is not a truth value
+        return False
+
+
+def _arg_key(obj: Any, specs: list, pos: list, names: tuple = ()) -> Any:
     if isinstance(obj, Tensor):
         i = pos[0]
         pos[0] += 1
@@ -290,13 +516,15 @@ def _arg_key(obj: Any, specs: list, pos: list) -> Any:
     if obj is None or isinstance(obj, (bool, int, float, str, bytes)):
         return (type(obj).__name__, obj)
     if isinstance(obj, (list, tuple)):
-        return (type(obj).__name__, tuple(_arg_key(o, specs, pos) for o in obj))
+        return (type(obj).__name__, tuple(_arg_key(o, specs, pos, names) for o in obj))
     if isinstance(obj, dict):
-        return ("dict", tuple((str(k), _arg_key(obj[k], specs, pos))
+        return ("dict", tuple((str(k), _arg_key(obj[k], specs, pos, names))
                               for k in sorted(obj, key=str)))
     if isinstance(obj, np.dtype):
         return ("dtype", obj.str)
-    return ("object", id(obj))
+    if _plain_object(obj):
+        return _object_key(obj, specs, pos, names)
+    return ("object", _Same(obj))  # holding it: a new object never reuses its id
 
 
 # ----- one compiled program ----------------------------------------------------------------------
@@ -479,6 +707,8 @@ class StaticFunction:
         self._all_modules: list = []
         self._state: PythonState | None = None
         self._readings: dict[tuple, int] = {}
+        self._sinks: set = set()  # lists and dicts traced calls fill (PythonState)
+        self._last_key: tuple | None = None
         self._host_optimizers: set[int] = set()
         self._optimizers: list | None = None
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -498,13 +728,13 @@ class StaticFunction:
     def _key(self, args: tuple, kwargs: dict, flat: list) -> tuple:
         if self._modules is None:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
-            self._state = PythonState(self.fn, self._modules, self._readings)
+            self._state = PythonState(self.fn, self._modules, self._readings, self._sinks)
             self._all_modules = self._state.modules
         if not kwargs and not self.input_spec and len(flat) == len(args):
             # the common case, kept cheap: every argument is a tensor
             akey = tuple([(t.shape, t.dtype, t.requires_grad) for t in flat])
         else:
-            akey = _arg_key((args, kwargs), self.input_spec, [0])
+            akey = _arg_key((args, kwargs), self.input_spec, [0], self._state.attr_names)
         modes = tuple([m.training for m in self._all_modules])
         state = self._state.key()
         # the same array passed twice is one value of the program
@@ -522,7 +752,7 @@ class StaticFunction:
             flat = list(args)
         else:
             flat = []
-            _flatten((args, kwargs), flat)
+            _flatten((args, kwargs), flat, objects=True)
         key = self._key(args, kwargs, flat)
         entries = self.cache.get(key)
         if entries:
@@ -541,11 +771,30 @@ class StaticFunction:
                 self.traces += 1
                 warnings.warn(
                     f"{self._name()} was traced {limit} times (its guards keep changing: "
-                    "shapes, Python arguments or state, modes or gradients); further new "
-                    "signatures run eagerly. Use fw.jit.InputSpec with None for dynamic sizes.",
-                    JitWarning, stacklevel=2)
+                    "shapes, Python arguments or state, modes or gradients; this time "
+                    f"{self._change(key)}); further new signatures run eagerly. Use "
+                    "fw.jit.InputSpec with None for dynamic sizes.", JitWarning, stacklevel=2)
             return self.fn(*args, **kwargs)
         return self._trace(key, args, kwargs, flat)
+
+    def _change(self, key: tuple) -> str:
+        """What differs between ``key`` and the key of the last trace, in words."""
+        last = self._last_key
+        if last is None or len(last) != len(key):
+            return "a new signature"
+        parts = ["the arguments (shapes, dtypes, requires_grad or Python values)",
+                 "which arguments are the same tensor", "grad mode",
+                 "a module's training/eval mode", None, "the backend"]
+        for i, (a, b) in enumerate(zip(last, key, strict=True)):
+            if _equal(a, b):
+                continue
+            if parts[i] is not None:
+                return parts[i]
+            changed = [j for j, (u, v) in enumerate(zip(a, b, strict=False))
+                       if not _equal(u, v)]
+            return self._state.describe(changed[0]) if changed and len(a) == len(b) \
+                else "Python state"
+        return "which gradients exist, what requires grad or a captured tensor's array"
 
     def _max_traces(self) -> int:
         """:data:`MAX_TRACES`, or more when the input specs have so many ``None`` dims that
@@ -605,8 +854,10 @@ class StaticFunction:
     def _trace(self, key: Any, args: tuple, kwargs: dict, flat: list) -> Any:
         self.traces += 1
         self._modules, self._optimizers = _discover(self.fn, args, kwargs)
-        self._state = PythonState(self.fn, self._modules, self._readings)
+        self._state = PythonState(self.fn, self._modules, self._readings, self._sinks)
         self._all_modules = self._state.modules
+        key = self._key(args, kwargs, flat)  # the same key, laid out as this state reads it
+        snapshots = self._state.snapshots()
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
@@ -645,6 +896,9 @@ class StaticFunction:
                 else:
                     aot = _trace_backward(tr, result, flat, bk)
         traced_result, result = result, tr.settle_reads(result)
+        sinks = self._state.new_sinks(snapshots)
+        if sinks:  # lists/dicts it filled: stored under the key later calls will compute
+            key = key[:4] + (self._state.rekey(key[4], sinks, snapshots),) + key[5:]
         if grad_mode.enabled != grad_before:
             tr.graph_break("grad mode changed inside the function and was not restored")
         if tr.broken is None:
@@ -662,6 +916,7 @@ class StaticFunction:
             reason, where = tr.broken
             self.fallbacks.append((reason, where))
             self.cache.setdefault(key, []).append(_Eager(reason, where))
+            self._last_key = key
             warnings.warn(f"{where}: {self._name()} runs eagerly: {reason}", JitWarning,
                           stacklevel=3)
             return result
@@ -672,6 +927,7 @@ class StaticFunction:
         program.captured_guard = [(t, t.data) for t in self._state.bindings().values()
                                   if id(t.data) in captured]
         self.cache.setdefault(key, []).append(program)
+        self._last_key = key
         self.last_program = program
         return result
 

@@ -544,8 +544,10 @@ def test_rebinding_a_global_tensor_falls_back_instead_of_freezing_it():
     f = fw.jit.to_static(bump)
     with pytest.warns(fw.jit.JitWarning, match="rebinds global 'COUNTER'"):
         assert f(fw.ones(1)).tolist() == [1.0]
-    assert f(fw.ones(1)).tolist() == [2.0]
-    assert f(fw.ones(1)).tolist() == [3.0]
+    # each call finds a new tensor in COUNTER: a new key, traced and given up again
+    for want in (2.0, 3.0):
+        with pytest.warns(fw.jit.JitWarning, match="rebinds global 'COUNTER'"):
+            assert f(fw.ones(1)).tolist() == [want]
 
 
 def test_module_level_python_numbers_are_guarded():

@@ -1,0 +1,369 @@
+"""Python state a static function reads through lists, dicts and ordinary objects (a
+config dict, a trainer's attributes) is guarded: changing it between calls traces again
+instead of replaying a stale value. Lists and dicts the function itself fills (a log of
+losses) are side effects, not guards."""
+
+from __future__ import annotations
+
+import contextlib
+import types
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+import framework as fw
+from framework import nn
+
+CONFIG = {"temperature": 1.0, "shifts": [0.0, 0.0]}
+SETTINGS = types.SimpleNamespace(scale=2.0)
+LOG: list = []
+
+
+@contextlib.contextmanager
+def _no_jit_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fw.jit.JitWarning)
+        yield
+
+
+def test_a_global_config_dict_changed_in_place_traces_again():
+    CONFIG["temperature"], CONFIG["shifts"] = 1.0, [0.0, 0.0]
+
+    @fw.jit.to_static
+    def f(x):
+        return x / CONFIG["temperature"] + CONFIG["shifts"][1]
+
+    x = fw.full((3,), 4.0)
+    assert f(x).tolist() == [4.0] * 3 and f(x).tolist() == [4.0] * 3
+    CONFIG["temperature"] = 2.0
+    assert f(x).tolist() == [2.0] * 3
+    CONFIG["shifts"][1] = 1.0  # a list inside the dict, changed in place
+    assert f(x).tolist() == [3.0] * 3
+    assert f(x).tolist() == [3.0] * 3
+    assert len(f.programs) == 3
+    CONFIG["temperature"] = 1.0  # back to the first state: its program replays
+    CONFIG["shifts"][1] = 0.0
+    assert f(x).tolist() == [4.0] * 3 and f.traces == 3
+
+
+def test_a_closure_list_of_numbers_changed_in_place_traces_again():
+    weights = [1.0, 2.0]
+
+    @fw.jit.to_static
+    def f(x):
+        return x * weights[0] + weights[1]
+
+    x = fw.ones(2)
+    assert f(x).tolist() == [3.0, 3.0]
+    weights[0] = 10.0
+    assert f(x).tolist() == [12.0, 12.0]
+    weights.append(5.0)  # an item the function never reads: still a new state
+    assert f(x).tolist() == [12.0, 12.0]
+
+
+def test_a_global_namespace_object_attribute_is_guarded():
+    SETTINGS.scale = 2.0
+
+    @fw.jit.to_static
+    def f(x):
+        return x * SETTINGS.scale
+
+    x = fw.ones(2)
+    assert f(x).tolist() == [2.0, 2.0]
+    SETTINGS.scale = 3.0
+    assert f(x).tolist() == [3.0, 3.0]
+    SETTINGS.scale = 2.0
+
+
+class Trainer:
+    """A plain class (not a module) whose step is static."""
+
+    def __init__(self, temperature: float = 1.0) -> None:
+        fw.manual_seed(0)
+        self.model = nn.Linear(3, 2)
+        self.opt = fw.optim.SGD(self.model.parameters(), lr=0.1)
+        self.temperature = temperature
+        self.global_step = 0
+        self.history: list = []
+
+    def scaled(self, y):
+        return y / self.temperature  # read in a helper method, not in the step itself
+
+    @fw.jit.to_static
+    def step(self, x):
+        loss = (self.scaled(self.model(x)) ** 2).mean()
+        loss.backward()
+        self.opt.step()
+        self.opt.zero_grad()
+        self.history.append("traced")  # a Python side effect: once per trace
+        return loss
+
+
+def _eager_losses(temperatures):
+    t = Trainer()
+    out = []
+    for temp in temperatures:
+        t.temperature = temp
+        out.append(Trainer.step.fn(t, fw.ones(4, 3)).item())
+    return out
+
+
+def test_a_trainer_attribute_read_by_a_helper_method_is_guarded():
+    temps = [1.0, 1.0, 2.0, 2.0, 0.5]
+    t = Trainer()
+    got = []
+    for temp in temps:
+        t.temperature = temp
+        got.append(t.step(fw.ones(4, 3)).item())
+    np.testing.assert_allclose(got, _eager_losses(temps), rtol=1e-6)
+    assert t.step.traces == 3
+
+
+def test_attributes_the_step_never_reads_do_not_trace_again():
+    t = Trainer()
+    with _no_jit_warnings():
+        for _ in range(12):
+            t.step(fw.ones(4, 3))
+            t.global_step += 1  # a counter kept outside the static step
+    assert t.step.traces == 1
+    assert t.history == ["traced"]  # the list it fills is a side effect, not a guard
+
+
+def test_a_list_the_function_fills_is_a_side_effect_not_a_guard():
+    LOG.clear()
+    seen: list = []
+
+    @fw.jit.to_static
+    def f(x):
+        LOG.append(x.shape)
+        seen.append("call")
+        return x + 1.0
+
+    with _no_jit_warnings():
+        for _ in range(10):
+            assert f(fw.ones(2)).tolist() == [2.0, 2.0]
+    assert f.traces == 1 and LOG == [(2,)] and seen == ["call"]
+    LOG.append("from outside")  # it stays a side effect: no new trace
+    f(fw.ones(2))
+    assert f.traces == 1
+
+
+@dataclass
+class Options:
+    margin: float = 0.5
+
+
+def test_an_ordinary_object_argument_is_guarded_by_the_attributes_read():
+    @fw.jit.to_static
+    def f(x, opts):
+        return fw.relu(x - opts.margin)
+
+    x, opts = fw.ones(2), Options()
+    assert f(x, opts).tolist() == [0.5, 0.5]
+    opts.margin = 0.25
+    assert f(x, opts).tolist() == [0.75, 0.75]
+    opts.unrelated = 3  # not read: the same program
+    assert f(x, opts).tolist() == [0.75, 0.75] and f.traces == 2
+
+
+class Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(2, 2)
+        self.cfg = {"gain": 1.0}  # a dict attribute of a module
+
+    def forward(self, x):
+        return self.fc(x) * self.cfg["gain"]
+
+
+def test_a_dict_attribute_of_an_object_read_through_it_is_guarded():
+    class Holder:
+        def __init__(self):
+            self.inner = types.SimpleNamespace(gain=1.0)
+
+    h = Holder()
+
+    @fw.jit.to_static
+    def f(x):
+        return x * h.inner.gain  # two levels down
+
+    x = fw.ones(2)
+    assert f(x).tolist() == [1.0, 1.0]
+    h.inner.gain = 4.0
+    assert f(x).tolist() == [4.0, 4.0]
+
+
+def test_a_module_dict_attribute_changed_in_place_traces_again():
+    fw.manual_seed(0)
+    block = Block()
+    static = fw.jit.to_static(Block())
+    static.load_state_dict(block.state_dict())
+    x = fw.ones(3, 2)
+    for gain in (1.0, 3.0, 3.0, 0.5):
+        block.cfg["gain"] = gain
+        static.cfg["gain"] = gain
+        with fw.no_grad():
+            np.testing.assert_allclose(static(x).numpy(), block(x).numpy(), rtol=1e-6)
+
+
+class Counter:
+    def __init__(self):
+        self.calls = 0
+
+    @fw.jit.to_static
+    def f(self, x):
+        self.calls += 1  # changes an attribute it reads: the key changes on every call
+        return x * self.calls
+
+
+def test_an_attribute_the_step_itself_changes_replays_nothing_stale():
+    c = Counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        got = [c.f(fw.ones(1)).item() for _ in range(12)]
+    assert got == [float(k) for k in range(1, 13)]
+    assert c.calls == 12
+
+
+def test_big_lists_are_watched_by_identity():
+    table = [float(k) for k in range(1000)]
+
+    @fw.jit.to_static
+    def f(x):
+        return x * table[1]
+
+    assert f(fw.ones(1)).tolist() == [1.0]
+    table = None  # noqa: F841 - the closure cell now holds another object
+    with pytest.raises(TypeError):
+        f(fw.ones(1))
+
+
+def test_the_too_many_traces_warning_names_what_keeps_changing():
+    c = Counter()
+    with pytest.warns(fw.jit.JitWarning, match="this time attribute 'calls' of a Counter"):
+        for _ in range(10):
+            c.f(fw.ones(1))
+
+    @fw.jit.to_static
+    def g(x):
+        return x * CONFIG["temperature"]
+
+    with pytest.warns(fw.jit.JitWarning, match="this time global 'CONFIG'"):
+        for k in range(10):
+            CONFIG["temperature"] = float(k + 1)
+            assert g(fw.ones(1)).tolist() == [float(k + 1)]
+    CONFIG["temperature"] = 1.0
+
+    @fw.jit.to_static
+    def h(x, k):
+        return x + k
+
+    with pytest.warns(fw.jit.JitWarning, match=r"this time the arguments \(shapes"):
+        for k in range(10):
+            h(fw.zeros(1), k)
+
+
+SHIFT = fw.zeros(3)
+
+
+def test_the_warning_names_a_global_tensor_rebound_on_every_call():
+    global SHIFT
+
+    @fw.jit.to_static
+    def f(x):
+        return x + SHIFT
+
+    with pytest.warns(fw.jit.JitWarning, match="this time global 'SHIFT'"):
+        for k in range(10):
+            SHIFT = fw.full((3,), float(k))
+            assert f(fw.zeros(3)).tolist() == [float(k)] * 3
+
+
+@dataclass
+class Batch:
+    x: fw.Tensor
+    y: fw.Tensor
+    weight: float = 1.0
+
+
+def test_tensors_held_by_an_argument_object_are_inputs_of_the_program():
+    """A new Batch on every call: its tensors are the program's inputs (before, a new
+    object could reuse a freed one's id and replay the first batch's numbers)."""
+
+    @fw.jit.to_static
+    def f(b):
+        return (b.x * b.y).sum() * b.weight
+
+    got = []
+    for k in range(12):
+        b = Batch(fw.full((3,), float(k)), fw.ones(3))
+        got.append(f(b).item())
+        del b
+    assert got == [3.0 * k for k in range(12)]
+    assert f.traces == 1
+    assert f(Batch(fw.ones(3), fw.ones(3), weight=2.0)).item() == 6.0  # a new weight
+    assert f(Batch(fw.ones(5), fw.ones(5))).item() == 5.0  # a new shape
+    assert f.traces == 3
+
+
+def test_a_trainable_tensor_held_by_an_argument_object_is_trained_as_in_eager():
+    class LinearModel:
+        def __init__(self):
+            self.w = fw.zeros(3, requires_grad=True)
+            self.opt = fw.optim.SGD([self.w], lr=0.1)
+
+    def step(model, x, y):
+        loss = ((x @ model.w - y) ** 2).mean()
+        loss.backward()
+        model.opt.step()
+        model.opt.zero_grad()
+        return loss
+
+    fw.manual_seed(3)
+    x, y = fw.randn(8, 3), fw.randn(8)
+    eager, static = LinearModel(), LinearModel()
+    f = fw.jit.to_static(step)
+    for _ in range(5):
+        np.testing.assert_allclose(f(static, x, y).item(), step(eager, x, y).item(), rtol=1e-6)
+    np.testing.assert_allclose(static.w.detach().numpy(), eager.w.detach().numpy(),
+                               rtol=1e-6)
+    assert f.traces == 1
+
+
+def test_a_tensor_attribute_of_self_given_a_new_array_is_not_replayed_stale():
+    class Masker:
+        def __init__(self):
+            self.mask = fw.ones(3)
+
+        @fw.jit.to_static
+        def apply(self, x):
+            return x * self.mask
+
+    m = Masker()
+    assert m.apply(fw.full((3,), 2.0)).tolist() == [2.0] * 3
+    m.mask.data = np.zeros(3, np.float32)  # a new array in the same tensor
+    assert m.apply(fw.full((3,), 2.0)).tolist() == [0.0] * 3
+    m.mask = fw.full((3,), 3.0)  # a new tensor
+    assert m.apply(fw.full((3,), 2.0)).tolist() == [6.0] * 3
+
+
+def test_rebinding_a_tensor_attribute_of_self_falls_back_and_names_it():
+    class Accumulator:
+        def __init__(self):
+            self.total = fw.zeros(1)
+
+        @fw.jit.to_static
+        def add(self, x):
+            self.total = self.total + x.sum()
+            return self.total
+
+    acc = Accumulator()
+    with pytest.warns(fw.jit.JitWarning, match="rebinds attribute 'total' of a Accumulator"):
+        acc.add(fw.ones(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", fw.jit.JitWarning)
+        for _ in range(3):
+            acc.add(fw.ones(2))
+    assert acc.total.tolist() == [8.0]
