@@ -81,6 +81,27 @@ not_to_static = ignore
 
 # ----- finding what a function touches ---------------------------------------------------------
 
+def _unwrap(fn: Any) -> tuple[Any, Any, list]:
+    """(the plain function behind ``fn``, the object it is bound to or ``None``, the values
+    ``functools.partial`` layers fix): a bound method gives its function and ``self``; a
+    callable object (not a function) its class's ``__call__`` and itself."""
+    owner, fixed = None, []
+    for _ in range(8):
+        if isinstance(fn, functools.partial):
+            fixed += list(fn.args) + list(fn.keywords.values())
+            fn = fn.func
+        elif isinstance(fn, types.MethodType):
+            owner = fn.__self__ if owner is None else owner
+            fn = fn.__func__
+        else:
+            break
+    if owner is None and not isinstance(fn, (types.FunctionType, type)) and callable(fn):
+        call = _function_of(type(fn), "__call__")
+        if call is not None:
+            owner, fn = fn, call
+    return fn, owner, fixed
+
+
 def _discover(fn: Any, args: tuple, kwargs: dict) -> tuple[list, list]:
     """(modules with names, optimizers) reachable from the function and its arguments."""
     from ..nn.module import Module
@@ -108,11 +129,11 @@ def _discover(fn: Any, args: tuple, kwargs: dict) -> tuple[list, list]:
             for k, o in list(obj.items())[:64]:
                 visit(o, f"{name}.{k}", depth + 1)
 
-    target = fn
-    self_obj = getattr(target, "__self__", None)
+    target, self_obj, fixed = _unwrap(fn)
     if self_obj is not None:
         visit(self_obj, "", 0)
-        target = getattr(target, "__func__", target)
+    for i, a in enumerate(fixed):
+        visit(a, f"fixed{i}", 0)
     for i, a in enumerate(args):
         visit(a, f"arg{i}", 0)
     for k, a in kwargs.items():
@@ -311,7 +332,7 @@ class PythonState:
                  sinks: set | None = None) -> None:
         from ..nn.module import Module
 
-        target = getattr(fn, "__func__", fn)
+        target, owner, _ = _unwrap(fn)
         code = getattr(target, "__code__", None)
         self._glb = getattr(target, "__globals__", None) or {}
         self._names = _code_names(code) if code is not None else []
@@ -345,7 +366,6 @@ class PythonState:
         for n, cell in self._cells:
             if _deep(_cell_value(cell, _MISSING)):
                 self._point(("cell", n), None, cell)
-        owner = getattr(fn, "__self__", None)
         if _plain_object(owner):
             self._attributes(owner, 0)
         for m in self.modules:
@@ -844,7 +864,7 @@ class StaticFunction:
         return poly if poly.guards_hold(flat) else None
 
     def _where(self) -> str:
-        code = getattr(getattr(self.fn, "__func__", self.fn), "__code__", None)
+        code = getattr(_unwrap(self.fn)[0], "__code__", None)
         return f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown>"
 
     def _name(self) -> str:
@@ -861,7 +881,7 @@ class StaticFunction:
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
-        tr.fn_code = getattr(getattr(self.fn, "__func__", self.fn), "__code__", None)
+        tr.fn_code = getattr(_unwrap(self.fn)[0], "__code__", None)
         # an optimizer whose options changed since an earlier trace (a learning-rate
         # schedule) is called as a host call from now on instead of being recorded
         for entry in self.cache.get(key, ()):

@@ -6,6 +6,7 @@ losses) are side effects, not guards."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import types
 import warnings
 from dataclasses import dataclass
@@ -367,3 +368,45 @@ def test_rebinding_a_tensor_attribute_of_self_falls_back_and_names_it():
         for _ in range(3):
             acc.add(fw.ones(2))
     assert acc.total.tolist() == [8.0]
+
+
+def test_a_partial_is_guarded_by_the_state_of_the_function_it_wraps():
+    CONFIG["temperature"] = 1.0
+
+    def f(x, shift):
+        return x / CONFIG["temperature"] + shift
+
+    fw.manual_seed(0)
+    layer = nn.Linear(2, 2)
+
+    def g(x, model):
+        return model(x)
+
+    p = fw.jit.to_static(functools.partial(f, shift=1.0))
+    assert p(fw.full((1,), 4.0)).tolist() == [5.0]
+    CONFIG["temperature"] = 2.0
+    assert p(fw.full((1,), 4.0)).tolist() == [3.0]
+    CONFIG["temperature"] = 1.0
+    q = fw.jit.to_static(functools.partial(g, model=layer))  # a module the partial holds
+    x = fw.ones(1, 2)
+    q(x)
+    layer.eval()  # its mode is guarded: found through the partial
+    with fw.no_grad():
+        layer.weight.mul_(2.0)
+        np.testing.assert_allclose(q(x).numpy(), layer(x).numpy(), rtol=1e-6)
+    assert q.traces == 2
+
+
+def test_a_callable_object_is_guarded_by_the_attributes_its_call_reads():
+    class Hinge:
+        def __init__(self):
+            self.margin = 1.0
+
+        def __call__(self, x):
+            return fw.relu(self.margin - x)
+
+    loss = Hinge()
+    f = fw.jit.to_static(loss)
+    assert f(fw.zeros(1)).tolist() == [1.0]
+    loss.margin = 3.0
+    assert f(fw.zeros(1)).tolist() == [3.0]
