@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
+import sysconfig
 import types
 import warnings
 import weakref
@@ -80,6 +82,42 @@ not_to_static = ignore
 
 
 # ----- finding what a function touches ---------------------------------------------------------
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    """Where library code lives (the standard library, installed packages, Skiff itself):
+    helper functions from there are not followed for the globals they read."""
+    paths = sysconfig.get_paths()
+    dirs = {paths["stdlib"], paths["purelib"], paths["platlib"],
+            os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    return tuple(os.path.join(os.path.abspath(d), "") for d in dirs)
+
+
+def _user_function(value: Any) -> bool:
+    """A Python function of the user's code (not the standard library, an installed package
+    or Skiff), whose globals a static function calling it reads too."""
+    if type(value) is not types.FunctionType:
+        return False
+    return not os.path.abspath(value.__code__.co_filename).startswith(_library_dirs())
+
+
+def _global_reads(glb: dict, names: list) -> list[tuple[dict, str]]:
+    """(globals dict, name) for each global the function reads, and for each global read by
+    the user helper functions it names (followed through the helpers they name, up to 32
+    functions): ``helper(x)`` reading a module-level ``SCALE`` is state of the caller."""
+    pairs: dict[tuple[int, str], tuple[dict, str]] = {}
+    todo, seen = [(glb, names)], set()
+    while todo:
+        d, ns = todo.pop()
+        for n in ns:
+            pairs.setdefault((id(d), n), (d, n))
+            v = d.get(n)
+            if _user_function(v) and id(v) not in seen and len(seen) < 32 \
+                    and not getattr(v, "_skiff_ignored", False):
+                seen.add(id(v))
+                todo.append((v.__globals__, _code_names(v.__code__)))
+    return list(pairs.values())
+
 
 def _unwrap(fn: Any) -> tuple[Any, Any, list]:
     """(the plain function behind ``fn``, the object it is bound to or ``None``, the values
@@ -336,11 +374,14 @@ class PythonState:
         code = getattr(target, "__code__", None)
         self._glb = getattr(target, "__globals__", None) or {}
         self._names = _code_names(code) if code is not None else []
-        self.attr_names = tuple(self._names)
+        # (globals dict, name) pairs: the function's own and those of the user helper
+        # functions it names (followed a few levels; not library code)
+        self._globals = _global_reads(self._glb, self._names)
+        self.attr_names = tuple(dict.fromkeys(n for _, n in self._globals))
         self._cells = list(zip(code.co_freevars, getattr(target, "__closure__", None) or (),
                                strict=False)) if code is not None else []
-        self.slots = [(self._glb, n) for n in self._names
-                      if n in self._glb and _watched(self._glb[n])]
+        self.slots = [(d, n) for d, n in self._globals
+                      if n in d and (_watched(d[n]) or _user_function(d[n]))]
         watched = [(n, cell) for n, cell in self._cells if _watched(_cell_value(cell, _MISSING))]
         self.cells = [cell for _, cell in watched]
         self._cell_names = [n for n, _ in watched]
@@ -360,9 +401,9 @@ class PythonState:
         # whether it is a sink]
         self._sinks = sinks if sinks is not None else set()
         self.points: list[list] = []
-        for n in self._names:
-            if n in self._glb and _deep(self._glb[n]):
-                self._point(("global", n), self._glb, n)
+        for d, n in self._globals:
+            if n in d and _deep(d[n]):
+                self._point(("global", n, _Same(d)), d, n)
         for n, cell in self._cells:
             if _deep(_cell_value(cell, _MISSING)):
                 self._point(("cell", n), None, cell)
@@ -461,9 +502,9 @@ class PythonState:
         """The tensors the function's globals and closure cells and its modules' attributes
         and buffers hold now, by name."""
         found: dict[str, Tensor] = {}
-        for n in self._names:
-            if isinstance(self._glb.get(n), Tensor):
-                found[f"global {n!r}"] = self._glb[n]
+        for d, n in self._globals:
+            if isinstance(d.get(n), Tensor):
+                found[f"global {n!r}"] = d[n]
         for n, cell in self._cells:
             val = _cell_value(cell, None)
             if isinstance(val, Tensor):

@@ -410,3 +410,47 @@ def test_a_callable_object_is_guarded_by_the_attributes_its_call_reads():
     assert f(fw.zeros(1)).tolist() == [1.0]
     loss.margin = 3.0
     assert f(fw.zeros(1)).tolist() == [3.0]
+
+
+BIAS = 0.0
+
+
+def _add_bias(x):
+    return x + BIAS
+
+
+def _scaled_and_biased(x):
+    return _add_bias(x * CONFIG["temperature"])
+
+
+def test_globals_read_by_helper_functions_are_guarded():
+    global BIAS
+    CONFIG["temperature"], BIAS = 1.0, 0.0
+
+    @fw.jit.to_static
+    def f(x):
+        return _scaled_and_biased(x) * 2.0  # two helpers deep
+
+    assert f(fw.ones(1)).tolist() == [2.0]
+    BIAS = 1.0
+    assert f(fw.ones(1)).tolist() == [4.0]
+    CONFIG["temperature"] = 3.0
+    assert f(fw.ones(1)).tolist() == [8.0]
+    CONFIG["temperature"], BIAS = 1.0, 0.0
+    assert f(fw.ones(1)).tolist() == [2.0] and f.traces == 3
+
+
+def test_a_helper_function_rebound_between_calls_traces_again():
+    global _add_bias
+    original = _add_bias
+
+    @fw.jit.to_static
+    def f(x):
+        return _add_bias(x)
+
+    assert f(fw.ones(1)).tolist() == [1.0]
+    try:
+        _add_bias = lambda x: x * 10.0  # noqa: E731 - a monkeypatched helper
+        assert f(fw.ones(1)).tolist() == [10.0]
+    finally:
+        _add_bias = original
