@@ -415,8 +415,9 @@ class PythonState:
                     self._point(("attr", _Same(m), k), m.__dict__, k)
 
     def _point(self, pid: tuple, d: dict | None, name: Any, depth: int = 0) -> None:
-        self.points.append([pid, d, name, pid in self._sinks])
-        value = d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
+        point = [pid, d, name, pid in self._sinks]
+        self.points.append(point)
+        value = self._value(point)
         if depth < 2 and _plain_object(value):
             self._attributes(value, depth + 1)
 
@@ -448,16 +449,17 @@ class PythonState:
                 found.append(i)
         return found
 
+    @staticmethod
+    def _point_name(pid: tuple) -> str:
+        if pid[0] == "attr":
+            return f"attribute {pid[2]!r} of a {type(pid[1].obj).__name__}"
+        return f"{'global' if pid[0] == 'global' else 'closure variable'} {pid[1]!r}"
+
     def describe(self, i: int) -> str:
         """The binding at index ``i`` of :meth:`key`, in words."""
         names = [f"global {k!r}" for _, k in self.slots]
         names += [f"closure variable {n!r}" for n in self._cell_names]
-        for pid, *_ in self.points:
-            if pid[0] == "attr":
-                names.append(f"attribute {pid[2]!r} of a {type(pid[1].obj).__name__}")
-            else:
-                names.append(f"{'global' if pid[0] == 'global' else 'closure variable'} "
-                             f"{pid[1]!r}")
+        names += [self._point_name(point[0]) for point in self.points]
         return names[i] if i < len(names) else \
             "a module's attributes, parameters, buffers, submodules or hooks"
 
@@ -481,7 +483,7 @@ class PythonState:
     def key(self) -> tuple:
         values = [d.get(k, _MISSING) for d, k in self.slots]
         values += [_cell_value(cell, _MISSING) for cell in self.cells]
-        for _, d, name, sink in self.points:
+        for _, d, name, sink in self.points:  # _value, inlined: this runs on every call
             v = d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
             values.append(("sink", _Same(v)) if sink else _contents(v))
         generation = self._module_cls._generation
@@ -509,10 +511,10 @@ class PythonState:
             val = _cell_value(cell, None)
             if isinstance(val, Tensor):
                 found[f"closure variable {n!r}"] = val
-        for i, point in enumerate(self.points):
+        for point in self.points:
             v = self._value(point)
             if isinstance(v, Tensor):
-                found[self.describe(len(self.slots) + len(self.cells) + i)] = v
+                found[self._point_name(point[0])] = v
         for mname, m in self.named:
             for k, v in list(vars(m).items()):
                 if isinstance(v, Tensor):
@@ -769,6 +771,7 @@ class StaticFunction:
         self._state: PythonState | None = None
         self._readings: dict[tuple, int] = {}
         self._sinks: set = set()  # lists and dicts traced calls fill (PythonState)
+        self._code = getattr(_unwrap(fn)[0], "__code__", None)  # the function's own code
         self._last_key: tuple | None = None
         self._host_optimizers: set[int] = set()
         self._optimizers: list | None = None
@@ -836,7 +839,7 @@ class StaticFunction:
                     f"{self._change(key)}); further new signatures run eagerly. Use "
                     "fw.jit.InputSpec with None for dynamic sizes.", JitWarning, stacklevel=2)
             return self.fn(*args, **kwargs)
-        return self._trace(key, args, kwargs, flat)
+        return self._trace(args, kwargs, flat)
 
     def _change(self, key: tuple) -> str:
         """What differs between ``key`` and the key of the last trace, in words."""
@@ -905,24 +908,24 @@ class StaticFunction:
         return poly if poly.guards_hold(flat) else None
 
     def _where(self) -> str:
-        code = getattr(_unwrap(self.fn)[0], "__code__", None)
+        code = self._code
         return f"{code.co_filename}:{code.co_firstlineno}" if code else "<unknown>"
 
     def _name(self) -> str:
         return getattr(self.fn, "__qualname__", repr(self.fn))
 
     # ----- tracing -------------------------------------------------------------------------------
-    def _trace(self, key: Any, args: tuple, kwargs: dict, flat: list) -> Any:
+    def _trace(self, args: tuple, kwargs: dict, flat: list) -> Any:
         self.traces += 1
         self._modules, self._optimizers = _discover(self.fn, args, kwargs)
         self._state = PythonState(self.fn, self._modules, self._readings, self._sinks)
         self._all_modules = self._state.modules
-        key = self._key(args, kwargs, flat)  # the same key, laid out as this state reads it
+        key = self._key(args, kwargs, flat)  # laid out as this new state reads it
         snapshots = self._state.snapshots()
         bk = flat[0]._bk if flat else _backend.active
         tr = Trace()
         tr.full_graph = self.full_graph
-        tr.fn_code = getattr(_unwrap(self.fn)[0], "__code__", None)
+        tr.fn_code = self._code
         # an optimizer whose options changed since an earlier trace (a learning-rate
         # schedule) is called as a host call from now on instead of being recorded
         for entry in self.cache.get(key, ()):
