@@ -233,7 +233,8 @@ def review_queue():
         abort(403)
     waiting = db.session().scalars(select(Submission).where(
         Submission.status == "needs_review").order_by(Submission.created_at)).all()
-    reviewers = db.session().scalars(select(Reviewer)).all() if current_user.is_admin else []
+    reviewers = (db.session().scalars(select(Reviewer).order_by(Reviewer.id)).all()
+                 if current_user.is_admin else [])
     return render_template("leaderboards/review.html", waiting=waiting, reviewers=reviewers)
 
 

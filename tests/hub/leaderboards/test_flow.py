@@ -85,7 +85,7 @@ def test_review_flow_reject_then_approve_with_audit(app, vendor, make_bundle, cl
     assert again.status_code == 409
     with app.app_context():
         events = db.session().scalars(select(AuditEvent).where(
-            AuditEvent.action == "leaderboards.review")).all()
+            AuditEvent.action == "leaderboards.review").order_by(AuditEvent.id)).all()
         assert [(e.actor_name, e.details["decision"]) for e in events] == [
             ("judge", "reject"), ("judge", "approve")]
 
