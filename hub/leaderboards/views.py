@@ -80,8 +80,9 @@ def index():
     grouped: dict[str, list] = {}
     for b in boards:
         grouped.setdefault(b["scenario"], []).append(b)
-    recent = db.session().scalars(select(Submission).where(Submission.status == "verified")
-                                  .order_by(Submission.verified_at.desc()).limit(10)).all()
+    recent = db.session().scalars(
+        select(Submission).where(Submission.status == "verified")
+        .order_by(Submission.verified_at.desc(), Submission.id.desc()).limit(10)).all()
     return render_template("leaderboards/index.html", grouped=grouped, recent=recent,
                            can_register=bool(services.vendor_orgs(current_user)),
                            is_reviewer=services.is_reviewer(current_user))
@@ -232,7 +233,7 @@ def review_queue():
     if not services.is_reviewer(current_user):
         abort(403)
     waiting = db.session().scalars(select(Submission).where(
-        Submission.status == "needs_review").order_by(Submission.created_at)).all()
+        Submission.status == "needs_review").order_by(Submission.created_at, Submission.id)).all()
     reviewers = (db.session().scalars(select(Reviewer).order_by(Reviewer.id)).all()
                  if current_user.is_admin else [])
     return render_template("leaderboards/review.html", waiting=waiting, reviewers=reviewers)
@@ -261,7 +262,7 @@ def add_reviewer():
 @bp.get("/systems")
 def systems():
     rows = db.session().scalars(select(HardwareSystem).order_by(
-        HardwareSystem.submitter, HardwareSystem.system_name)).all()
+        HardwareSystem.submitter, HardwareSystem.system_name, HardwareSystem.id)).all()
     return render_template("leaderboards/systems.html", systems=rows,
                            can_register=bool(services.vendor_orgs(current_user)))
 

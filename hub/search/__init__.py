@@ -156,7 +156,7 @@ def query(q: str, *, kinds: Iterable[str] | None = None, limit: int = 20, offset
         hits = session.scalars(
             select(SearchDocument)
             .where(where)
-            .order_by(SearchDocument.updated_at.desc())
+            .order_by(SearchDocument.updated_at.desc(), SearchDocument.id.desc())
             .limit(limit)
             .offset(offset)
         ).all()
@@ -174,7 +174,7 @@ def query(q: str, *, kinds: Iterable[str] | None = None, limit: int = 20, offset
             select(SearchDocument)
             .join(_FTS, on)
             .where(where)
-            .order_by(text("bm25(search_fts, 10.0, 2.0, 5.0)"))
+            .order_by(text("bm25(search_fts, 10.0, 2.0, 5.0)"), SearchDocument.id)
             .limit(limit)
             .offset(offset)
         ).all()

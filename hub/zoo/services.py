@@ -728,7 +728,7 @@ def visible_comments(model: ZooModel, viewer: Any) -> list[ModelComment]:
 
 
 _ALL_COMMENTS = (select(ModelComment).where(ModelComment.model_id == bindparam("model_id"))
-                 .order_by(ModelComment.created_at).limit(500))
+                 .order_by(ModelComment.created_at, ModelComment.id).limit(500))
 _SHOWN_COMMENTS = _ALL_COMMENTS.where(ModelComment.is_hidden.is_(False))
 
 
