@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import sys
 import sysconfig
 import types
 import warnings
@@ -99,6 +100,37 @@ def _user_function(value: Any) -> bool:
     if type(value) is not types.FunctionType:
         return False
     return not os.path.abspath(value.__code__.co_filename).startswith(_library_dirs())
+
+
+def _user_class(cls: type) -> bool:
+    """A class of the user's code (a script, a notebook, a project module): not a builtin,
+    the standard library, an installed package or Skiff. Its class attributes are state of
+    the static functions that reach its instances."""
+    mod = sys.modules.get(cls.__module__)
+    path = getattr(mod, "__file__", None)
+    if path is None:  # classes typed into a notebook or an interactive session
+        return cls.__module__ == "__main__"
+    return not os.path.abspath(path).startswith(_library_dirs())
+
+
+def _class_slots(objects: list) -> list[tuple[Any, str, type]]:
+    """(class ``__dict__``, name, class) for the class attributes of the user classes of
+    ``objects`` and their bases (dunder names aside): ``Net.scale = 3.0`` or a method
+    replaced on the class changes what an instance computes."""
+    slots: dict[tuple[type, str], tuple[Any, str, type]] = {}
+    for cls in dict.fromkeys(type(obj) for obj in objects):
+        mro = [k for k in cls.__mro__ if k is not object and _user_class(k)]
+        names = dict.fromkeys(n for k in mro for n in list(k.__dict__)
+                              if not (n.startswith("__") and n.endswith("__")))
+        # every name in every class of the chain: a name later set on a subclass shadows
+        # the base class's value
+        for k in mro:
+            for n in names:
+                slots.setdefault((k, n), (k.__dict__, n, k))
+    return list(slots.values())
+
+
+_BY_IDENTITY = frozenset({types.FunctionType, property, staticmethod, classmethod})
 
 
 def _global_reads(glb: dict, names: list) -> list[tuple[dict, str]]:
@@ -358,7 +390,8 @@ class PythonState:
     or closure cell, one level of objects held by them) the attributes the function's code,
     or the code of the methods it names, may read. A list or dict that a traced call itself
     changes in place (a log the function appends to) is a side effect, not state: from then
-    on it is watched by identity only (``sinks``).
+    on it is watched by identity only (``sinks``). The class attributes of the user classes
+    of those modules and objects (:func:`_class_slots`) are read on every call too.
 
     A tensor whose array the program captured by reference is also checked for a new array
     (``t.data = ...``) by the program's guard (:attr:`Program.captured_guard`).
@@ -413,6 +446,11 @@ class PythonState:
             for k, v in list(vars(m).items()):
                 if not k.startswith("_") and _deep(v):
                     self._point(("attr", _Same(m), k), m.__dict__, k)
+        # class attributes of the user classes of the modules and of the ordinary objects
+        # read above, read on every call (a class has no generation counter)
+        objects = list(self.modules) + ([owner] if _plain_object(owner) else [])
+        objects += [v for v in map(self._value, self.points) if _plain_object(v)]
+        self.class_slots = _class_slots(objects)
 
     def _point(self, pid: tuple, d: dict | None, name: Any, depth: int = 0) -> None:
         point = [pid, d, name, pid in self._sinks]
@@ -460,6 +498,7 @@ class PythonState:
         names = [f"global {k!r}" for _, k in self.slots]
         names += [f"closure variable {n!r}" for n in self._cell_names]
         names += [self._point_name(point[0]) for point in self.points]
+        names += [f"class attribute {cls.__name__}.{n}" for _, n, cls in self.class_slots]
         return names[i] if i < len(names) else \
             "a module's attributes, parameters, buffers, submodules or hooks"
 
@@ -486,6 +525,9 @@ class PythonState:
         for _, d, name, sink in self.points:  # _value, inlined: this runs on every call
             v = d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
             values.append(("sink", _Same(v)) if sink else _contents(v))
+        for d, name, _ in self.class_slots:  # functions and descriptors compare by identity
+            v = d.get(name, _MISSING)
+            values.append(v if type(v) in _BY_IDENTITY else _contents(v))
         generation = self._module_cls._generation
         if generation != self._generation:
             reading = self._read_modules()

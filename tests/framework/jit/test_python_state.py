@@ -454,3 +454,101 @@ def test_a_helper_function_rebound_between_calls_traces_again():
         assert f(fw.ones(1)).tolist() == [10.0]
     finally:
         _add_bias = original
+
+
+class Scaled(nn.Module):
+    scale = 2.0
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+
+    def act(self, h):
+        return h * self.scale
+
+    def forward(self, x):
+        return self.act(self.lin(x))
+
+
+def test_a_module_class_attribute_changed_on_the_class_traces_again():
+    fw.manual_seed(0)
+    model = Scaled()
+    static = fw.jit.to_static(model)
+    x = fw.ones((2, 3))
+    act = Scaled.act
+    try:
+        with _no_jit_warnings():
+            first = static(x).detach().numpy().copy()
+            Scaled.scale = 3.0
+            np.testing.assert_allclose(static(x).detach().numpy(), first * 1.5, rtol=1e-6)
+            np.testing.assert_allclose(static(x).detach().numpy(),
+                                       model.forward(x).detach().numpy(), rtol=1e-6)
+            # a method replaced on the class is state too
+            Scaled.act = lambda self, h: h - 1.0
+            np.testing.assert_allclose(static(x).detach().numpy(),
+                                       model.lin(x).detach().numpy() - 1.0, rtol=1e-6)
+    finally:
+        Scaled.scale, Scaled.act = 2.0, act
+    assert static(x).detach().numpy().tolist() == first.tolist()
+    assert static.forward.traces == 3  # the first trace's program is reused at the end
+
+
+class Stepper:
+    factor = 1.0
+
+    def __init__(self):
+        self.w = fw.ones(3)
+
+    @fw.jit.to_static
+    def step(self, x):
+        return x * self.w * self.factor
+
+
+def test_a_class_attribute_of_a_plain_object_traces_again():
+    s = Stepper()
+    try:
+        assert s.step(fw.ones(3)).tolist() == [1.0] * 3
+        Stepper.factor = 5.0
+        assert s.step(fw.ones(3)).tolist() == [5.0] * 3
+    finally:
+        Stepper.factor = 1.0
+
+
+class Tally:
+    calls = 0
+
+    @fw.jit.to_static
+    def f(self, x):
+        Tally.calls += 1  # the class attribute changes on every call
+        return x * Tally.calls
+
+
+def test_the_warning_names_a_class_attribute_that_keeps_changing():
+    t = Tally()
+    with pytest.warns(fw.jit.JitWarning, match=r"this time class attribute Tally\.calls"):
+        got = [t.f(fw.ones(1)).item() for _ in range(12)]
+    assert got == [float(k) for k in range(1, 13)]
+
+
+class BaseScale:
+    scale = 1.0
+
+
+class SubScale(BaseScale):
+    @fw.jit.to_static
+    def f(self, x):
+        return x * self.scale
+
+
+def test_a_class_attribute_set_on_a_subclass_shadows_the_base_and_traces_again():
+    s = SubScale()
+    try:
+        assert s.f(fw.ones(1)).tolist() == [1.0]
+        SubScale.scale = 4.0  # not in SubScale's dict when traced
+        assert s.f(fw.ones(1)).tolist() == [4.0]
+        BaseScale.scale = 9.0  # shadowed: no change
+        assert s.f(fw.ones(1)).tolist() == [4.0]
+    finally:
+        del SubScale.scale
+        BaseScale.scale = 1.0
+    assert s.f(fw.ones(1)).tolist() == [1.0]
