@@ -131,6 +131,8 @@ def _class_slots(objects: list) -> list[tuple[Any, str, type]]:
 
 
 _BY_IDENTITY = frozenset({types.FunctionType, property, staticmethod, classmethod})
+_CALLABLES = frozenset({types.FunctionType, types.BuiltinFunctionType, types.MethodType,
+                        functools.partial})
 
 
 def _global_reads(glb: dict, names: list) -> list[tuple[dict, str]]:
@@ -512,8 +514,9 @@ class PythonState:
         return tuple(state)
 
     def _read_modules(self) -> tuple:
+        # functions a module holds (``self.act = fw.relu``) by identity, like submodules
         return tuple((tuple([(k, v) for k, v in m.__dict__.items()
-                             if k != "training" and _watched(v)]),
+                             if k != "training" and (_watched(v) or type(v) in _CALLABLES)]),
                       tuple(m._parameters.items()), tuple(m._buffers.items()),
                       tuple(m._modules.items()), tuple(m._forward_pre_hooks),
                       tuple(m._forward_hooks))

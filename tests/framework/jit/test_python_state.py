@@ -552,3 +552,24 @@ def test_a_class_attribute_set_on_a_subclass_shadows_the_base_and_traces_again()
         del SubScale.scale
         BaseScale.scale = 1.0
     assert s.f(fw.ones(1)).tolist() == [1.0]
+
+
+class WithActivation(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 3)
+        self.act = functools.partial(fw.mul, 2.0)
+
+    def forward(self, x):
+        return self.act(self.lin(x))
+
+
+def test_a_function_held_by_a_module_replaced_between_calls_traces_again():
+    fw.manual_seed(0)
+    model = WithActivation()
+    static = fw.jit.to_static(model)
+    x = fw.ones((2, 3))
+    with _no_jit_warnings():
+        first = static(x).detach().numpy().copy()
+        model.act = lambda h: h * 3.0
+        np.testing.assert_allclose(static(x).detach().numpy(), first * 1.5, rtol=1e-6)
