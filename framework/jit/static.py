@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
+import random
 import sys
 import sysconfig
 import types
@@ -450,9 +451,9 @@ class PythonState:
                     self._point(("attr", _Same(m), k), m.__dict__, k)
         # class attributes of the user classes of the modules and of the ordinary objects
         # read above, read on every call (a class has no generation counter)
-        objects = list(self.modules) + ([owner] if _plain_object(owner) else [])
-        objects += [v for v in map(self._value, self.points) if _plain_object(v)]
-        self.class_slots = _class_slots(objects)
+        self._objects = [v for v in map(self._value, self.points) if _plain_object(v)]
+        self._objects += [owner] if _plain_object(owner) else []
+        self.class_slots = _class_slots(list(self.modules) + self._objects)
 
     def _point(self, pid: tuple, d: dict | None, name: Any, depth: int = 0) -> None:
         point = [pid, d, name, pid in self._sinks]
@@ -545,6 +546,40 @@ class PythonState:
         values.append(self._reading)
         return tuple(values)
 
+    def random_sources(self, args: tuple, kwargs: dict) -> list[tuple[str, Any]]:
+        """(name, source) for every random-number source a call could draw from besides the
+        backend's random primitives: Python's ``random`` module, NumPy's global random state,
+        and the ``random.Random``/NumPy generators held by the function's globals, closure
+        variables, modules, the objects it reads and its arguments (and their attributes)."""
+        found: list[tuple[str, Any]] = [("Python's random module", random.getstate),
+                                        ("NumPy's global random state (np.random.*)",
+                                         _numpy_global_state)]
+        seen = {id(_creation.default_generator())}
+
+        def add(name: str, v: Any) -> None:
+            if isinstance(v, _RANDOM_SOURCES) and id(v) not in seen:
+                seen.add(id(v))
+                found.append((name, v))
+
+        def attrs(obj: Any, what: str) -> None:
+            if _plain_object(obj) and not isinstance(obj, _creation.Generator):
+                for k, v in list(vars(obj).items()):
+                    add(f"attribute {k!r} of {what}", v)
+
+        for d, n in self._globals:
+            add(f"global {n!r}", d.get(n))
+        for n, cell in self._cells:
+            add(f"closure variable {n!r}", _cell_value(cell, None))
+        for mname, m in self.named:
+            for k, v in list(vars(m).items()):
+                add(f"attribute {mname}.{k}", v)
+        for obj in self._objects:
+            attrs(obj, f"a {type(obj).__name__}")
+        for i, a in enumerate(list(args) + list(kwargs.values())):
+            add(f"argument {i}", a)
+            attrs(a, f"argument {i}")
+        return found
+
     def bindings(self) -> dict[str, Tensor]:
         """The tensors the function's globals and closure cells and its modules' attributes
         and buffers hold now, by name."""
@@ -568,6 +603,39 @@ class PythonState:
                 if v is not None:
                     found[f"buffer {mname}.{k}"] = v
         return found
+
+
+_RANDOM_SOURCES = (random.Random, np.random.Generator, np.random.RandomState,
+                   np.random.BitGenerator)
+
+
+def _numpy_global_state() -> Any:
+    return np.random.get_state(legacy=False)
+
+
+def _random_state(source: Any) -> Any:
+    """A comparable snapshot of what a random source will draw next."""
+    if callable(source) and not isinstance(source, _RANDOM_SOURCES):
+        state = source()
+    elif isinstance(source, random.Random):
+        state = source.getstate()
+    elif isinstance(source, np.random.Generator):
+        state = source.bit_generator.state
+    elif isinstance(source, np.random.RandomState):
+        state = source.get_state(legacy=False)
+    else:
+        state = source.state
+    return _frozen(state)
+
+
+def _frozen(v: Any) -> Any:
+    if isinstance(v, dict):
+        return tuple((k, _frozen(x)) for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return tuple(_frozen(x) for x in v)
+    if isinstance(v, np.ndarray):
+        return (v.dtype.str, v.shape, v.tobytes())
+    return v
 
 
 def _cell_value(cell: Any, default: Any) -> Any:
@@ -992,6 +1060,8 @@ class StaticFunction:
                 tr.add_candidate(p, pname)
         gen = _creation.default_generator()
         rng_state = gen.bit_generator.state
+        sources = self._state.random_sources(args, kwargs)
+        source_states = [_random_state(src) for _, src in sources]
         grad_before = grad_mode.enabled
         bindings_before = self._state.bindings()
         aot = None
@@ -1018,6 +1088,15 @@ class StaticFunction:
                              "as a module buffer", self._where())
         if tr.broken is None:
             self._check_rng(tr, gen, rng_state)
+        if tr.broken is None:
+            for (name, src), state in zip(sources, source_states, strict=True):
+                if _random_state(src) != state:
+                    tr.graph_break(
+                        f"it draws random numbers from {name}, which a program would replay "
+                        "as the same numbers on every call; draw them with fw.rand/fw.randn/"
+                        "fw.randint (fresh on every replay) or pass them in as arguments",
+                        self._where())
+                    break
         program = None
         if tr.broken is None:
             program = self._finish(tr, traced_result, flat, bk, aot)

@@ -573,3 +573,69 @@ def test_a_function_held_by_a_module_replaced_between_calls_traces_again():
         first = static(x).detach().numpy().copy()
         model.act = lambda h: h * 3.0
         np.testing.assert_allclose(static(x).detach().numpy(), first * 1.5, rtol=1e-6)
+
+
+RNG = np.random.default_rng(0)
+
+
+def test_python_and_numpy_random_draws_fall_back_instead_of_freezing():
+    import random
+
+    @fw.jit.to_static
+    def jitter(x):
+        return x * random.random()
+
+    @fw.jit.to_static
+    def noise(x):
+        return x + fw.from_numpy(np.random.standard_normal(3).astype(np.float32))
+
+    @fw.jit.to_static
+    def scaled(x):
+        return x * float(RNG.uniform())
+
+    x = fw.ones(3)
+    for f, name in ((jitter, "Python's random module"), (noise, "NumPy's global random"),
+                    (scaled, "global 'RNG'")):
+        with pytest.warns(fw.jit.JitWarning, match=f"draws random numbers from {name}"):
+            first = f(x).tolist()
+        assert f(x).tolist() != first  # fresh numbers on every call, as in eager
+        assert f.last_program is None and len(f.fallbacks) == 1
+    random.seed(3)
+    expected = [random.random()] * 3
+    random.seed(3)
+    assert jitter(x).tolist() == pytest.approx(expected)
+
+
+class Augmenter:
+    def __init__(self):
+        self.rng = np.random.default_rng(1)
+        self.w = fw.ones(3)
+
+    @fw.jit.to_static
+    def step(self, x):
+        return x * self.w + float(self.rng.normal())
+
+
+def test_a_generator_held_by_self_is_named_and_full_graph_raises():
+    a = Augmenter()
+    with pytest.warns(fw.jit.JitWarning, match="attribute 'rng' of a Augmenter"):
+        a.step(fw.ones(3))
+
+    @functools.partial(fw.jit.to_static, full_graph=True)
+    def strict(x):
+        return x * float(RNG.uniform())
+
+    with pytest.raises(fw.jit.GraphBreakError, match="draws random numbers from global 'RNG'"):
+        strict(fw.ones(3))
+
+
+def test_framework_random_ops_and_unused_generators_still_trace():
+    @fw.jit.to_static
+    def f(x):
+        unused = RNG  # noqa: F841 - reachable, never drawn from
+        return x + fw.randn(3)
+
+    with _no_jit_warnings():
+        first = f(fw.zeros(3)).tolist()
+        assert f(fw.zeros(3)).tolist() != first
+    assert f.last_program is not None and f.fallbacks == []
