@@ -333,11 +333,23 @@ def _deep(value: Any) -> bool:
     return _plain_object(value)
 
 
+class _AnyName(frozenset):
+    """Every attribute name: code that calls ``getattr``/``vars`` or reads ``__dict__`` may
+    read any attribute."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+_DYNAMIC_READS = frozenset({"getattr", "vars", "__dict__", "attrgetter"})
+
+
 @functools.lru_cache(maxsize=256)
 def _attr_names(cls: type, names: tuple) -> frozenset:
     """The names a function whose code reads ``names`` may read as attributes of a ``cls``
     instance: its own names plus those of the methods and properties of ``cls`` it names
-    (followed through the methods they name, a few levels)."""
+    (followed through the methods they name, a few levels); every name when any of that code
+    reads attributes by a computed name (``getattr(self, name)``)."""
     found = set(names)
     todo, seen = list(names), 0
     while todo and seen < 32:
@@ -349,6 +361,8 @@ def _attr_names(cls: type, names: tuple) -> frozenset:
             if n not in found:
                 found.add(n)
                 todo.append(n)
+    if not _DYNAMIC_READS.isdisjoint(found):
+        return _AnyName(found)
     return frozenset(found)
 
 

@@ -639,3 +639,34 @@ def test_framework_random_ops_and_unused_generators_still_trace():
         first = f(fw.zeros(3)).tolist()
         assert f(fw.zeros(3)).tolist() != first
     assert f.last_program is not None and f.fallbacks == []
+
+
+class Picker:
+    def __init__(self):
+        self.which, self.a, self.b = "a", 2.0, 3.0
+
+    @fw.jit.to_static
+    def step(self, x):
+        return x * getattr(self, self.which)  # an attribute read by a computed name
+
+
+class Holder:
+    def __init__(self, k):
+        self.k, self.name = k, "k"
+
+
+def test_attributes_read_through_getattr_are_guarded():
+    p, x = Picker(), fw.ones(2)
+    with _no_jit_warnings():
+        assert p.step(x).tolist() == [2.0, 2.0]
+        p.a = 5.0
+        assert p.step(x).tolist() == [5.0, 5.0]
+        p.which = "b"
+        assert p.step(x).tolist() == [3.0, 3.0]
+
+    @fw.jit.to_static
+    def f(x, obj):
+        return x * getattr(obj, obj.name)
+
+    assert f(x, Holder(2.0)).tolist() == [2.0, 2.0]
+    assert f(x, Holder(7.0)).tolist() == [7.0, 7.0]
