@@ -543,9 +543,11 @@ class PythonState:
         for _, d, name, sink in self.points:  # _value, inlined: this runs on every call
             v = d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
             values.append(("sink", _Same(v)) if sink else _contents(v))
-        for d, name, _ in self.class_slots:  # functions and descriptors compare by identity
+        # class attributes: functions and descriptors compare by identity; lists and dicts
+        # too (at class level they are mostly registries and caches that other code fills)
+        for d, name, _ in self.class_slots:
             v = d.get(name, _MISSING)
-            values.append(v if type(v) in _BY_IDENTITY else _contents(v))
+            values.append(v if type(v) in _BY_IDENTITY else _contents(v, 2))
         generation = self._module_cls._generation
         if generation != self._generation:
             reading = self._read_modules()

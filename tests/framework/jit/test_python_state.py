@@ -670,3 +670,23 @@ def test_attributes_read_through_getattr_are_guarded():
 
     assert f(x, Holder(2.0)).tolist() == [2.0, 2.0]
     assert f(x, Holder(7.0)).tolist() == [7.0, 7.0]
+
+
+class Memo(nn.Module):
+    cache: dict = {}  # a class-level cache that the forward fills
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(2, 2)
+
+    def forward(self, x):
+        Memo.cache[len(Memo.cache)] = "seen"
+        return self.lin(x)
+
+
+def test_a_class_level_cache_filled_by_the_forward_causes_no_new_trace():
+    static = fw.jit.to_static(Memo())
+    with _no_jit_warnings():
+        for _ in range(12):
+            static(fw.ones((1, 2)))
+    assert static.forward.traces == 1
