@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
@@ -20,6 +21,7 @@ from .. import creation as _creation
 from .. import dtypes as _dt
 from ..autograd.graph import Node, grad_mode
 from ..tensor import Tensor
+from . import sizes as _sizes
 from . import tracer as _tracer
 from .executor import Executable
 from .ir import Graph
@@ -759,6 +761,7 @@ class Program:
         self.out_count = out_count
         self.host_calls = [n.extra.get("label") for n in graph.nodes if n.op == "host_call"]
         self.optimizer_guards = list(tr.optimizer_guards)
+        self.size_checks = list(tr.size_checks)  # Python conditions on dynamic sizes
         self.mode_guard = [(m, m.training) for m in tr.called_modules.values()]
         self.runs = 0
         self._shape_list = list(shapes)
@@ -830,11 +833,16 @@ class PolyProgram:
     instantiates the symbolic graph and optimizes it, without tracing.
     """
 
-    def __init__(self, base: Program, graph: Graph, groups: list) -> None:
+    def __init__(self, base: Program, graph: Graph, groups: list,
+                 checks: list | None = None) -> None:
         self.base = base
         self.graph = graph
         self.groups = groups
         self.dims = [g[0] for g in groups]
+        # the Python conditions on the sizes that the traces took (framework.jit.sizes),
+        # their operands as formulas; per size, whether all of them answer the same
+        self.checks = checks or []
+        self._answers: dict[tuple, bool] = {}
         self.compiled: dict[tuple, Executable] = {}
         self.runs = 0
         self.host_calls = base.host_calls
@@ -851,7 +859,25 @@ class PolyProgram:
             if t.ndim != len(shape) or any(n != m for d, (n, m) in enumerate(
                     zip(t.shape, shape, strict=True)) if (i, d) not in dyn):
                 return False
+        if self.checks:
+            sizes = tuple(flat[i].shape[d] for i, d in self.dims)
+            same = self._answers.get(sizes)
+            if same is None:
+                same = self._answers[sizes] = self._same_answers(sizes)
+            if not same:
+                return False
         return self.base.state_guards_hold(flat)
+
+    def _same_answers(self, sizes: tuple) -> bool:
+        """Whether every recorded condition on the sizes answers at ``sizes`` as it did
+        in the traces (else that size takes another branch: it is traced on its own)."""
+        from .symbolic import _concrete
+
+        try:
+            return all(_sizes.evaluate(c.op, _concrete(c.lhs, sizes), _concrete(c.rhs, sizes))
+                       == c.result for c in self.checks)
+        except (ArithmeticError, ValueError):
+            return False
 
     def run(self, flat: list) -> Any:
         from .symbolic import instantiate
@@ -865,6 +891,12 @@ class PolyProgram:
             exe = self.compiled[sizes] = Executable(g, self.base.bk)
         self.runs += 1
         return self.base.run(flat, exe)
+
+
+def _answers(p: Program) -> tuple:
+    """The Python conditions on sizes a trace met and how they answered: traces with the
+    same answers took the same branches."""
+    return tuple((c.op, c.result) for c in p.size_checks)
 
 
 class _Eager:
@@ -998,13 +1030,16 @@ class StaticFunction:
 
     def _polymorphic(self, entries: list, flat: list) -> PolyProgram | None:
         """Merge the traces of a signature with dynamic dims into one program, if possible."""
-        from .symbolic import NotEnoughTraces, NotPolymorphic, merge
+        from .symbolic import NotEnoughTraces, NotPolymorphic, merge, merge_checks
 
         dims = [(i, d) for i, s in enumerate(self.input_spec[:len(flat)])
                 for d, n in enumerate(s.shape) if n is None]
         progs = [e for e in entries if isinstance(e, Program)]
         if any(isinstance(p, AutogradProgram) for p in progs):
             return None  # their backward part is traced per size
+        if progs:  # the traces whose Python conditions on sizes answered as the latest's did
+            answers = _answers(progs[-1])
+            progs = [p for p in progs if _answers(p) == answers]
         if not dims or len(progs) < 3 or any(isinstance(e, PolyProgram) for e in entries):
             return None
         # dims that had the same size in every trace (batch of x and of y) share one symbol
@@ -1024,6 +1059,7 @@ class StaticFunction:
             return None
         try:
             graph = merge([p.raw_graph for p in progs], sizes)
+            checks = merge_checks([p.size_checks for p in progs], sizes)
         except NotEnoughTraces:
             return None  # sizes that are products of dynamic sizes need more traces
         except NotPolymorphic as err:
@@ -1033,8 +1069,13 @@ class StaticFunction:
                               f"dynamic ({err}); each size is traced", JitWarning,
                               stacklevel=3)
             return None
-        poly = PolyProgram(progs[-1], graph, groups)
+        poly = PolyProgram(progs[-1], graph, groups, checks)
         return poly if poly.guards_hold(flat) else None
+
+    def _dynamic_dims(self) -> list[tuple[int, int]]:
+        """(input index, dimension) of the ``None`` dims of the input specs."""
+        return [(i, d) for i, spec in enumerate(self.input_spec)
+                for d, n in enumerate(spec.shape) if n is None]
 
     def _where(self) -> str:
         code = self._code
@@ -1081,7 +1122,10 @@ class StaticFunction:
         grad_before = grad_mode.enabled
         bindings_before = self._state.bindings()
         aot = None
-        with installed(tr, bk):
+        recorder = _sizes.Recorder()
+        tr.size_checks = recorder.checks
+        tracked = _sizes.tracking(recorder) if self._dynamic_dims() else contextlib.nullcontext()
+        with installed(tr, bk), tracked:
             result = self.fn(*args, **kwargs)
             if (grad_mode.enabled and not tr.backward_ran and tr.broken is None
                     and _needs_grad(result)):

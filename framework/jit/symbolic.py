@@ -141,6 +141,38 @@ def merge(graphs: list[Graph], sizes: list[tuple]) -> Graph:
     return out
 
 
+def merge_checks(traces: list[list], sizes: list[tuple]) -> list:
+    """The Python conditions on sizes recorded by traces at ``sizes``
+    (:mod:`framework.jit.sizes`), each operand fitted like a graph integer: the same
+    conditions in the same order with the same answers, else the sizes are not dynamic."""
+    from .sizes import Check
+
+    first = traces[0]
+    if any(len(t) != len(first) for t in traces):
+        raise NotPolymorphic("the Python code compares sizes a different number of times "
+                             "at different sizes")
+    merged = []
+    for n, check in enumerate(first):
+        column = [t[n] for t in traces]
+        if any(c.op != check.op or c.result != check.result for c in column):
+            raise NotPolymorphic(f"a Python condition on a size ({_describe(check)}) "
+                                 "answers differently at different sizes")
+        lhs = _merge_leaf([c.lhs for c in column], sizes, _describe(check))
+        if check.op == "escape" and isinstance(lhs, Sym):
+            raise NotPolymorphic("the Python code reads a dynamic size as a plain number "
+                                 "(len(x), int(n) or float(n)); use x.shape[0], whose "
+                                 "conditions static programs check")
+        rhs = _merge_leaf([c.rhs for c in column], sizes, _describe(check))
+        merged.append(Check(check.op, lhs, rhs, check.result))
+    return merged
+
+
+def _describe(check: Any) -> str:
+    if check.op == "bool":
+        return f"bool({check.lhs})"
+    return f"{check.lhs} {check.op} {check.rhs}"
+
+
 def _concrete(obj: Any, sizes: tuple) -> Any:
     if isinstance(obj, Sym):
         return obj.value(sizes)

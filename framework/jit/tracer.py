@@ -39,7 +39,10 @@ import numpy as np
 from .. import creation as _creation
 from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
+from . import sizes as _sizes
 from .ir import Graph, Node, Ref, RngArg, TensorArg
+
+_SIZES = frozenset({_sizes.SizeInt, _sizes.SizeFloat})
 
 # the module, not fw.tensor (the function that shadows it as an attribute of the package)
 _tensor_mod = importlib.import_module("framework.tensor")
@@ -234,6 +237,7 @@ class Trace:
         self.optimizer_guards: list[tuple[Any, tuple]] = []
         self.reads: list[_Read] = []  # .item() numbers handed out (see ReadValue)
         self.fn_code: Any = None  # the static function's code: where .item() may be returned
+        self.size_checks: list = []  # Python conditions on dynamic sizes (jit.sizes)
 
     # ----- registration ----------------------------------------------------------------------
     def add_candidate(self, t: Tensor, name: str) -> None:
@@ -279,7 +283,12 @@ class Trace:
     def encode(self, obj: Any, literal: bool = False) -> Any:
         if isinstance(obj, (np.ndarray, np.generic)):
             return Ref(self.ref_of(obj, literal))
-        if obj is None or isinstance(obj, (bool, int, float, str, np.dtype, slice)) \
+        if type(obj) in _SIZES:  # a size tracked while tracing (framework.jit.sizes)
+            return _sizes.plain(obj)
+        if type(obj) is slice:
+            return slice(_sizes.plain(obj.start), _sizes.plain(obj.stop),
+                         _sizes.plain(obj.step))
+        if obj is None or isinstance(obj, (bool, int, float, str, np.dtype)) \
                 or obj is Ellipsis:
             return obj
         if isinstance(obj, tuple):
