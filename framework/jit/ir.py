@@ -25,6 +25,9 @@ import numpy as np
 
 SCHEMA = "skiff.jit.graph"
 SCHEMA_VERSION = 1
+# version 2: a saved program with dynamic sizes whose Python code branched on them carries
+# ``size_checks`` (see framework.jit.serialize), which a version-1 reader would ignore
+READ_VERSIONS = (1, 2)
 
 
 class Ref:
@@ -466,10 +469,10 @@ def from_json(data: Any, allowed_ops: set[str]) -> Graph:
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise GraphFormatError(f"not a Skiff graph: the 'schema' field must be {SCHEMA!r}")
     version = data.get("version")
-    if version != SCHEMA_VERSION:
+    if version not in READ_VERSIONS or isinstance(version, bool):
         raise GraphFormatError(
-            f"unsupported graph schema version {version!r}; this Skiff reads version "
-            f"{SCHEMA_VERSION}"
+            f"unsupported graph schema version {version!r}; this Skiff reads versions "
+            f"{', '.join(map(str, READ_VERSIONS))}"
         )
     g = Graph()
     try:

@@ -1,11 +1,13 @@
 """Deployment: ``fw.jit.save`` writes a static program as a directory, ``fw.jit.load`` runs it.
 
 The directory holds ``graph.json`` (the graph, schema ``skiff.jit.graph`` version 1, plus the
-input specs and the result structure) and ``weights.safetensors`` (parameters, buffers and
-constants). Loading needs neither the model's Python source nor pickle: the graph is
-checked field by field, only backend primitives and the jit's own kernels are run (never a
-name looked up from the file), every array's shape and dtype is checked against the graph,
-and sizes are bounded before anything is allocated.
+input specs and the result structure; version 2 when it also holds ``size_checks``, the
+Python conditions on dynamic sizes that a size must answer as the traced sizes did) and
+``weights.safetensors`` (parameters, buffers and constants). Loading needs neither the
+model's Python source nor pickle: the graph is checked field by field, only backend
+primitives and the jit's own kernels are run (never a name looked up from the file), every
+array's shape and dtype is checked against the graph, and sizes are bounded before anything
+is allocated.
 """
 
 from __future__ import annotations
@@ -22,10 +24,18 @@ import numpy as np
 from .. import backend as _backend
 from ..autograd import no_grad
 from ..tensor import Tensor
+from . import sizes as _sizes
 from .executor import JIT_OPS, KNOWN_OPS, Executable
-from .ir import Graph, GraphFormatError, from_json
+from .ir import Graph, GraphFormatError, Sym, decode, encode, from_json
 from .passes import optimize
-from .symbolic import NotPolymorphic, instantiate, is_symbolic, merge
+from .symbolic import (
+    NotPolymorphic,
+    failed_check,
+    instantiate,
+    is_symbolic,
+    merge,
+    merge_checks,
+)
 from .tracer import OutItem, OutTensor, rebuild
 
 GRAPH_FILE = "graph.json"
@@ -66,7 +76,8 @@ def _trace_at(fn: Any, specs: list, dims: list, sizes: tuple, owners: list) -> A
                 shape[d] = n
         examples.append(_wrap(_backend.active.zeros(tuple(shape), s.dtype), _backend.active))
     saved = [(t, t.data.copy()) for t in owners]
-    static = StaticFunction(fn, passes=False)
+    # with the specs, the trace records the Python conditions on the dynamic sizes
+    static = StaticFunction(fn, input_spec=specs if dims else None, passes=False)
     try:
         with no_grad(), np.errstate(all="ignore"):
             static(*examples)
@@ -163,6 +174,8 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
                                             tuple(3 + 2 * k for k in range(len(dims))))
     graphs = [p.raw_graph for p in progs]
     try:
+        # the conditions first: branches that differ explain any difference of the graphs
+        checks = merge_checks([p.size_checks for p in progs], size_sets) if dims else []
         graph = merge(graphs, size_sets) if dims else graphs[0]
     except NotPolymorphic as err:
         raise ValueError(f"cannot save with dynamic dimensions: {err}") from None
@@ -180,6 +193,10 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
     doc = graph.to_json()
     doc["inputs_spec"] = [{"shape": list(s.shape), "dtype": s.dtype.name} for s in specs]
     doc["dynamic"] = [list(d) for d in dims]
+    if checks:  # conditions a size must answer as the traced sizes did (version 2)
+        doc["version"] = 2
+        doc["size_checks"] = [[c.op, encode(c.lhs), encode(c.rhs), bool(c.result)]
+                              for c in checks]
     doc["arrays"] = names
     doc["result"] = _encode_result(prog.out_template)
     parent = os.path.dirname(os.path.abspath(path)) or "."
@@ -242,17 +259,26 @@ class LoadedProgram:
     """A program loaded by :func:`load`; call it with tensors like the original function."""
 
     def __init__(self, graph: Graph, weights: dict[int, np.ndarray], specs: list,
-                 dynamic: list, result: Any) -> None:
+                 dynamic: list, result: Any, checks: list | None = None) -> None:
         self.graph = graph
         self.weights = weights
         self.specs = specs
         self.dynamic = dynamic
         self.result = result
+        self.checks = checks or []
         self._compiled: dict[tuple, tuple] = {}
 
     def _program(self, sizes: tuple) -> tuple:
         hit = self._compiled.get(sizes)
         if hit is None:
+            failed = failed_check(self.checks, sizes)
+            if failed is not None:
+                check, cond = failed
+                raise ValueError(
+                    f"this program was saved from code that branches on its input sizes: at "
+                    f"sizes {sizes} the condition {cond} is {not check.result}, at the sizes "
+                    f"it was traced at it was {check.result}; save the sizes that take the "
+                    "other branch as a program of their own (fixed sizes in input_spec)")
             g = instantiate(self.graph, sizes) if self.dynamic else self.graph.copy()
             _check_sizes(g)
             optimize(g)
@@ -362,4 +388,28 @@ def load(path: str) -> LoadedProgram:
             graph.consts[vid] = arr
     if is_symbolic(graph) and not dynamic:
         raise GraphFormatError(f"{gpath}: symbolic sizes without dynamic dimensions")
-    return LoadedProgram(graph, weights, specs, dynamic, result)
+    return LoadedProgram(graph, weights, specs, dynamic, result,
+                         _load_checks(doc.get("size_checks", []), len(dynamic), gpath))
+
+
+def _load_checks(raw: Any, ndims: int, gpath: str) -> list:
+    """The ``size_checks`` of a version-2 graph, checked: ``[op, lhs, rhs, result]`` with a
+    known comparison, numbers or size formulas over the dynamic dimensions, a bool."""
+    where = f"{gpath}: size_checks"
+    if not isinstance(raw, list) or len(raw) > 10_000:
+        raise GraphFormatError(f"{where} must be a list")
+    checks = []
+    for item in raw:
+        if not (isinstance(item, list) and len(item) == 4 and item[0] in _sizes.OPS
+                and isinstance(item[3], bool)):
+            raise GraphFormatError(f"{where}: malformed entry {str(item)[:80]!r}")
+        operands = [decode(item[1], where), decode(item[2], where)]
+        for o in operands:
+            if isinstance(o, Sym):
+                if len(o.coeffs) != ndims:
+                    raise GraphFormatError(f"{where}: a formula over {len(o.coeffs)} sizes, "
+                                           f"the program has {ndims}")
+            elif isinstance(o, bool) or not isinstance(o, (int, float)):
+                raise GraphFormatError(f"{where}: operands must be numbers or formulas")
+        checks.append(_sizes.Check(item[0], operands[0], operands[1], item[3]))
+    return checks

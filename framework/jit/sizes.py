@@ -70,6 +70,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge}
 
 
+OPS = frozenset(_OPS) | {"bool", "escape"}
+
+
 def evaluate(op: str, lhs: Any, rhs: Any) -> bool:
     if op == "bool":
         return bool(lhs)

@@ -871,13 +871,9 @@ class PolyProgram:
     def _same_answers(self, sizes: tuple) -> bool:
         """Whether every recorded condition on the sizes answers at ``sizes`` as it did
         in the traces (else that size takes another branch: it is traced on its own)."""
-        from .symbolic import _concrete
+        from .symbolic import failed_check
 
-        try:
-            return all(_sizes.evaluate(c.op, _concrete(c.lhs, sizes), _concrete(c.rhs, sizes))
-                       == c.result for c in self.checks)
-        except (ArithmeticError, ValueError):
-            return False
+        return failed_check(self.checks, sizes) is None
 
     def run(self, flat: list) -> Any:
         from .symbolic import instantiate
@@ -1058,8 +1054,8 @@ class StaticFunction:
         if len(set(sizes)) < len(sizes):
             return None
         try:
-            graph = merge([p.raw_graph for p in progs], sizes)
             checks = merge_checks([p.size_checks for p in progs], sizes)
+            graph = merge([p.raw_graph for p in progs], sizes)
         except NotEnoughTraces:
             return None  # sizes that are products of dynamic sizes need more traces
         except NotPolymorphic as err:

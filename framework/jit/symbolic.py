@@ -155,19 +155,35 @@ def merge_checks(traces: list[list], sizes: list[tuple]) -> list:
     for n, check in enumerate(first):
         column = [t[n] for t in traces]
         if any(c.op != check.op or c.result != check.result for c in column):
-            raise NotPolymorphic(f"a Python condition on a size ({_describe(check)}) "
+            raise NotPolymorphic(f"a Python condition on a size ({describe_check(check)}) "
                                  "answers differently at different sizes")
-        lhs = _merge_leaf([c.lhs for c in column], sizes, _describe(check))
+        lhs = _merge_leaf([c.lhs for c in column], sizes, describe_check(check))
         if check.op == "escape" and isinstance(lhs, Sym):
             raise NotPolymorphic("the Python code reads a dynamic size as a plain number "
                                  "(len(x), int(n) or float(n)); use x.shape[0], whose "
                                  "conditions static programs check")
-        rhs = _merge_leaf([c.rhs for c in column], sizes, _describe(check))
+        rhs = _merge_leaf([c.rhs for c in column], sizes, describe_check(check))
         merged.append(Check(check.op, lhs, rhs, check.result))
     return merged
 
 
-def _describe(check: Any) -> str:
+def failed_check(checks: list, sizes: tuple) -> tuple[Any, str] | None:
+    """The first of the merged ``checks`` that answers otherwise at ``sizes`` than in the
+    traces, with the condition at those sizes in words; ``None`` when all answer alike."""
+    from .sizes import Check, evaluate
+
+    for c in checks:
+        lhs, rhs = _concrete(c.lhs, sizes), _concrete(c.rhs, sizes)
+        try:
+            same = evaluate(c.op, lhs, rhs) == c.result
+        except (ArithmeticError, ValueError):
+            same = False
+        if not same:
+            return c, describe_check(Check(c.op, lhs, rhs, c.result))
+    return None
+
+
+def describe_check(check: Any) -> str:
     if check.op == "bool":
         return f"bool({check.lhs})"
     return f"{check.lhs} {check.op} {check.rhs}"

@@ -506,9 +506,10 @@ def export(module: Any, example_inputs: Any, path: str, dynamic_axes: Any = None
     >>> _ = fw.onnx.export(fw.nn.Linear(4, 2), (fw.randn(1, 4),), path)
     """
     from ..jit import passes
+    from ..jit.ir import Sym
     from ..jit.serialize import _specs, _trace_for_inference
     from ..jit.static import InputSpec, StaticFunction
-    from ..jit.symbolic import NotPolymorphic, merge
+    from ..jit.symbolic import NotPolymorphic, describe_check, merge, merge_checks
     from ..nn.module import Module
     from ..tensor import Tensor
 
@@ -536,9 +537,17 @@ def export(module: Any, example_inputs: Any, path: str, dynamic_axes: Any = None
                                             tuple(examples[i].shape[d] for i, d in dims))
     if dims:
         try:
+            checks = merge_checks([p.size_checks for p in progs], size_sets)
             graph = merge([p.raw_graph for p in progs], size_sets)
         except NotPolymorphic as err:
             raise OnnxExportError(f"the dynamic axes cannot be exported: {err}") from None
+        moving = [c for c in checks if isinstance(c.lhs, Sym) or isinstance(c.rhs, Sym)]
+        if moving:  # an exported graph holds the traced branch only
+            cond = describe_check(progs[0].size_checks[checks.index(moving[0])])
+            raise OnnxExportError(
+                f"the dynamic axes cannot be exported: the model's Python code branches on a "
+                f"dynamic size (at the example sizes: {cond}), and an ONNX graph holds one "
+                "branch; export with that axis fixed")
     else:
         graph = progs[0].raw_graph.copy()
     prog = progs[0]

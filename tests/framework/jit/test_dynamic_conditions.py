@@ -5,6 +5,7 @@ replays the other branch."""
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
 
@@ -136,3 +137,61 @@ def test_traces_of_both_branches_still_give_one_program_for_the_latest_branch():
     assert static.traces == 4
     _same_as_eager(static, branchy, [32, 48, 64, 6])  # the big sizes share one program
     assert static.traces == 5
+
+
+class Capped(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(3, 2)
+
+    def forward(self, x):
+        h = self.lin(x)
+        if x.shape[0] > 100:  # never true at the sizes save() traces
+            return h * 0.0
+        return h
+
+
+def test_a_saved_program_refuses_sizes_that_take_another_branch(tmp_path):
+    fw.manual_seed(0)
+    model = Capped()
+    path = str(tmp_path / "capped")
+    fw.jit.save(model, path, [fw.jit.InputSpec((None, 3))])
+    doc = json.loads((tmp_path / "capped" / "graph.json").read_text())
+    assert doc["version"] == 2 and doc["size_checks"][0][0] == ">"
+    loaded = fw.jit.load(path)
+    with fw.no_grad():
+        for n in (1, 5, 100):
+            x = _rows(n)
+            np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"branches on its input sizes.*128 > 100 is True"):
+        loaded(_rows(128))
+
+
+def test_saving_code_whose_branch_changes_between_traced_sizes_says_why(tmp_path):
+    def step_size(x):
+        return x * (2.0 if x.shape[0] > 8 else 1.0)
+
+    with pytest.raises(ValueError, match=r"cannot save.*Python condition on a size"):
+        fw.jit.save(step_size, str(tmp_path / "p"), [fw.jit.InputSpec((None, 3))])
+
+
+def test_tampered_size_checks_are_refused(tmp_path):
+    path = tmp_path / "capped"
+    fw.jit.save(Capped(), str(path), [fw.jit.InputSpec((None, 3))])
+    graph = path / "graph.json"
+    doc = json.loads(graph.read_text())
+    for bad in ([["__import__", 1, 2, True]], [[">", {"$sym": [0, [1, 1], "int"]}, 100, False]],
+                [[">", "100", 100, False]], "x"):
+        doc["size_checks"] = bad
+        graph.write_text(json.dumps(doc))
+        with pytest.raises(fw.jit.GraphFormatError, match="size_checks"):
+            fw.jit.load(str(path))
+
+
+def test_onnx_export_refuses_a_branch_on_a_dynamic_axis(tmp_path):
+    pytest.importorskip("onnx")
+    model = Capped()
+    with pytest.raises(fw.onnx.OnnxExportError, match=r"branches on a dynamic size.*> 100"):
+        fw.onnx.export(model, (fw.ones((4, 3)),), str(tmp_path / "m.onnx"),
+                       dynamic_axes={"input0": [0]})
+    fw.onnx.export(model, (fw.ones((4, 3)),), str(tmp_path / "fixed.onnx"))  # fixed sizes: fine
