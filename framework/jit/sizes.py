@@ -28,8 +28,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-_framework_dir = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
-
 
 class Check(NamedTuple):
     """``op(lhs, rhs) == result`` held while tracing (``op`` ``escape``: a size read as a
@@ -56,9 +54,9 @@ class Recorder:
         if known is None:
             from .static import _library_dirs
 
-            path = os.path.abspath(filename)
-            known = self._user[filename] = not (
-                path.startswith(_framework_dir) or path.startswith(_library_dirs()))
+            # Skiff's own directory is one of the library directories
+            known = self._user[filename] = not os.path.abspath(filename).startswith(
+                _library_dirs())
         return known
 
 
