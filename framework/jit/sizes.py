@@ -189,6 +189,11 @@ def shape(t: Any) -> tuple:
     return tuple(SizeInt(d) for d in t.data.shape)
 
 
+def numel(t: Any) -> Any:
+    """``Tensor.numel()`` while sizes are tracked: the product of the tracked sizes."""
+    return math.prod(shape(t))
+
+
 def length(t: Any) -> int:
     """``len(tensor)`` while sizes are tracked: an escape."""
     if t.data.ndim == 0:
@@ -201,7 +206,8 @@ def length(t: Any) -> int:
 
 
 class tracking:
-    """Context: ``Tensor.shape`` and ``len()`` hand out tracked sizes into ``recorder``."""
+    """Context: ``Tensor.shape``, ``numel()`` and ``len()`` hand out tracked sizes into
+    ``recorder``."""
 
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
@@ -210,14 +216,16 @@ class tracking:
         global _recorder
         from ..tensor import Tensor
 
-        self._saved = (_recorder, Tensor.__dict__["shape"], Tensor.__dict__["__len__"])
+        self._saved = (_recorder, Tensor.__dict__["shape"], Tensor.__dict__["__len__"],
+                       Tensor.__dict__["numel"])
         _recorder = self.recorder
         Tensor.shape = property(shape)
         Tensor.__len__ = length
+        Tensor.numel = numel
         return self.recorder
 
     def __exit__(self, *exc: Any) -> None:
         global _recorder
         from ..tensor import Tensor
 
-        _recorder, Tensor.shape, Tensor.__len__ = self._saved
+        _recorder, Tensor.shape, Tensor.__len__, Tensor.numel = self._saved

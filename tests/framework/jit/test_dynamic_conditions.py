@@ -195,3 +195,15 @@ def test_onnx_export_refuses_a_branch_on_a_dynamic_axis(tmp_path):
         fw.onnx.export(model, (fw.ones((4, 3)),), str(tmp_path / "m.onnx"),
                        dynamic_axes={"input0": [0]})
     fw.onnx.export(model, (fw.ones((4, 3)),), str(tmp_path / "fixed.onnx"))  # fixed sizes: fine
+
+
+def many(x):
+    if x.numel() >= 90:
+        return x.mean()
+    return x.sum()
+
+
+def test_a_condition_on_numel_is_checked():
+    static = fw.jit.to_static(many, input_spec=_spec())
+    _same_as_eager(static, many, [30, 40, 50, 60, 10, 29])
+    assert static.traces == 5
