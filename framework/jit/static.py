@@ -122,15 +122,31 @@ def _class_slots(objects: list) -> list[tuple[Any, str, type]]:
     replaced on the class changes what an instance computes."""
     slots: dict[tuple[type, str], tuple[Any, str, type]] = {}
     for cls in dict.fromkeys(type(obj) for obj in objects):
-        mro = [k for k in cls.__mro__ if k is not object and _user_class(k)]
-        names = dict.fromkeys(n for k in mro for n in list(k.__dict__)
-                              if not (n.startswith("__") and n.endswith("__")))
-        # every name in every class of the chain: a name later set on a subclass shadows
-        # the base class's value
-        for k in mro:
-            for n in names:
-                slots.setdefault((k, n), (k.__dict__, n, k))
+        for d, n, k in _class_chain_slots(cls):
+            slots.setdefault((k, n), (d, n, k))
     return list(slots.values())
+
+
+def _class_chain_slots(cls: type) -> list[tuple[Any, str, type]]:
+    """:func:`_class_slots` for one class: every class attribute name of its user classes,
+    in every class of the chain (a name later set on a subclass shadows the base's value)."""
+    mro = [k for k in cls.__mro__ if k is not object and _user_class(k)]
+    names = dict.fromkeys(n for k in mro for n in list(k.__dict__)
+                          if not (n.startswith("__") and n.endswith("__")))
+    return [(k.__dict__, n, k) for k in mro for n in names]
+
+
+@functools.lru_cache(maxsize=256)
+def _argument_class_slots(cls: type) -> tuple:
+    """The class-attribute slots of an argument object's class, found once per class."""
+    return tuple((d, n) for d, n, _ in _class_chain_slots(cls))
+
+
+def _class_value(v: Any) -> Any:
+    """A class attribute in a cache key: functions and descriptors by identity, lists and
+    dicts too (at class level they are mostly registries and caches that other code fills),
+    numbers and strings by value."""
+    return v if type(v) in _BY_IDENTITY else _contents(v, 2)
 
 
 _BY_IDENTITY = frozenset({types.FunctionType, property, staticmethod, classmethod})
@@ -390,7 +406,8 @@ def _object_key(obj: Any, specs: list, pos: list, names: tuple) -> tuple:
     read = _attr_names(type(obj), names)
     return ("object", type(obj), tuple([
         (n, _arg_key(v, specs, pos)) if isinstance(v, Tensor) else (n, _contents(v, 2))
-        for n, v in list(vars(obj).items()) if n in read or isinstance(v, Tensor)]))
+        for n, v in list(vars(obj).items()) if n in read or isinstance(v, Tensor)]),
+        tuple([_class_value(d.get(n, _MISSING)) for d, n in _argument_class_slots(type(obj))]))
 
 
 class PythonState:
@@ -545,9 +562,7 @@ class PythonState:
         for _, d, name, sink in self.points:  # _value, inlined: this runs on every call
             v = d.get(name, _MISSING) if d is not None else _cell_value(name, _MISSING)
             values.append(("sink", _Same(v)) if sink else _contents(v))
-        # class attributes: functions and descriptors compare by identity; lists and dicts
-        # too (at class level they are mostly registries and caches that other code fills)
-        for d, name, _ in self.class_slots:
+        for d, name, _ in self.class_slots:  # _class_value, inlined
             v = d.get(name, _MISSING)
             values.append(v if type(v) in _BY_IDENTITY else _contents(v, 2))
         generation = self._module_cls._generation
@@ -951,8 +966,10 @@ class StaticFunction:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
             self._state = PythonState(self.fn, self._modules, self._readings, self._sinks)
             self._all_modules = self._state.modules
-        if not kwargs and not self.input_spec and len(flat) == len(args):
-            # the common case, kept cheap: every argument is a tensor
+        if not kwargs and not self.input_spec and len(flat) == len(args) \
+                and all([type(a) is Tensor for a in args]):
+            # the common case, kept cheap: every argument is a tensor (an object holding
+            # as many tensors as there are arguments is not)
             akey = tuple([(t.shape, t.dtype, t.requires_grad) for t in flat])
         else:
             akey = _arg_key((args, kwargs), self.input_spec, [0], self._state.attr_names)

@@ -690,3 +690,37 @@ def test_a_class_level_cache_filled_by_the_forward_causes_no_new_trace():
         for _ in range(12):
             static(fw.ones((1, 2)))
     assert static.forward.traces == 1
+
+
+@dataclass
+class Weighted:
+    x: fw.Tensor
+    scale = 1.0  # a class attribute (not a field)
+
+
+def test_a_class_attribute_of_an_argument_object_traces_again():
+    @fw.jit.to_static
+    def f(batch):
+        return batch.x * batch.scale
+
+    try:
+        assert f(Weighted(fw.ones(2))).tolist() == [1.0, 1.0]
+        Weighted.scale = 4.0
+        assert f(Weighted(fw.ones(2))).tolist() == [4.0, 4.0]
+    finally:
+        Weighted.scale = 1.0
+
+
+@dataclass
+class Scaled1:
+    x: fw.Tensor
+    scale: float = 1.0
+
+
+def test_an_argument_object_holding_one_tensor_is_keyed_by_its_other_attributes():
+    @fw.jit.to_static
+    def f(batch):  # one argument, one tensor inside it
+        return batch.x * batch.scale
+
+    assert f(Scaled1(fw.ones(2), 1.0)).tolist() == [1.0, 1.0]
+    assert f(Scaled1(fw.ones(2), 3.0)).tolist() == [3.0, 3.0]
