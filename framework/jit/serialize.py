@@ -31,10 +31,12 @@ from .passes import optimize
 from .symbolic import (
     NotPolymorphic,
     failed_check,
+    has_sizes,
     instantiate,
     is_symbolic,
     merge,
     merge_checks,
+    merge_results,
 )
 from .tracer import OutItem, OutTensor, rebuild
 
@@ -177,6 +179,9 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
         # the conditions first: branches that differ explain any difference of the graphs
         checks = merge_checks([p.size_checks for p in progs], size_sets) if dims else []
         graph = merge(graphs, size_sets) if dims else graphs[0]
+        if dims and has_sizes(merge_results([p.out_template for p in progs], size_sets)):
+            raise NotPolymorphic("the function returns a Python number that changes with the "
+                                 "size (return it as a tensor)")
     except NotPolymorphic as err:
         raise ValueError(f"cannot save with dynamic dimensions: {err}") from None
     prog = progs[0]

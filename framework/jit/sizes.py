@@ -89,6 +89,24 @@ def plain(v: Any) -> Any:
     return v
 
 
+def plain_tree(obj: Any) -> Any:
+    """A function's result with the tracked sizes in it (``return y, x.shape[0]``) made
+    plain numbers, through tuples, lists and dicts."""
+    t = type(obj)
+    if t is SizeInt or t is SizeFloat:
+        return plain(obj)
+    if isinstance(obj, (tuple, list)):
+        items = [plain_tree(o) for o in obj]
+        if all(a is b for a, b in zip(items, obj, strict=True)):
+            return obj
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+            return t(*items)
+        return t(items)
+    if t is dict:
+        return {k: plain_tree(v) for k, v in obj.items()}
+    return obj
+
+
 def _tracked(v: Any) -> Any:
     if type(v) is int:
         return SizeInt(v)

@@ -815,7 +815,7 @@ class Program:
                 return False
         return True
 
-    def run(self, flat: list, exe: Executable | None = None) -> Any:
+    def run(self, flat: list, exe: Executable | None = None, template: Any = None) -> Any:
         inputs = [flat[i].data for i in self.input_pos]
         if self._data_only:
             state = [t.data for t in self._state_tensors]
@@ -836,6 +836,8 @@ class Program:
         for i, k in self.input_grads:
             flat[i].grad = _wrap(outs[k], bk)
         self.runs += 1
+        if template is not None:  # a polymorphic program's result at these sizes
+            return rebuild(template, outs, bk)
         if self._single is not None:
             return _wrap(outs[self._single.id], bk)
         return rebuild(self.out_template, outs, bk)
@@ -849,7 +851,7 @@ class PolyProgram:
     """
 
     def __init__(self, base: Program, graph: Graph, groups: list,
-                 checks: list | None = None) -> None:
+                 checks: list | None = None, template: Any = None) -> None:
         self.base = base
         self.graph = graph
         self.groups = groups
@@ -858,6 +860,10 @@ class PolyProgram:
         # their operands as formulas; per size, whether all of them answer the same
         self.checks = checks or []
         self._answers: dict[tuple, bool] = {}
+        # the result structure when it holds Python numbers that move with the sizes
+        # (``return loss, x.shape[0]``): made concrete per size
+        self.template = template
+        self._templates: dict[tuple, Any] = {}
         self.compiled: dict[tuple, Executable] = {}
         self.runs = 0
         self.host_calls = base.host_calls
@@ -891,7 +897,7 @@ class PolyProgram:
         return failed_check(self.checks, sizes) is None
 
     def run(self, flat: list) -> Any:
-        from .symbolic import instantiate
+        from .symbolic import _concrete, instantiate
 
         sizes = tuple(flat[i].shape[d] for i, d in self.dims)
         exe = self.compiled.get(sizes)
@@ -901,7 +907,12 @@ class PolyProgram:
                 optimize(g)
             exe = self.compiled[sizes] = Executable(g, self.base.bk)
         self.runs += 1
-        return self.base.run(flat, exe)
+        template = None
+        if self.template is not None:
+            template = self._templates.get(sizes)
+            if template is None:
+                template = self._templates[sizes] = _concrete(self.template, sizes)
+        return self.base.run(flat, exe, template)
 
 
 def _answers(p: Program) -> tuple:
@@ -1043,7 +1054,14 @@ class StaticFunction:
 
     def _polymorphic(self, entries: list, flat: list) -> PolyProgram | None:
         """Merge the traces of a signature with dynamic dims into one program, if possible."""
-        from .symbolic import NotEnoughTraces, NotPolymorphic, merge, merge_checks
+        from .symbolic import (
+            NotEnoughTraces,
+            NotPolymorphic,
+            has_sizes,
+            merge,
+            merge_checks,
+            merge_results,
+        )
 
         dims = [(i, d) for i, s in enumerate(self.input_spec[:len(flat)])
                 for d, n in enumerate(s.shape) if n is None]
@@ -1073,6 +1091,7 @@ class StaticFunction:
         try:
             checks = merge_checks([p.size_checks for p in progs], sizes)
             graph = merge([p.raw_graph for p in progs], sizes)
+            template = merge_results([p.out_template for p in progs], sizes)
         except NotEnoughTraces:
             return None  # sizes that are products of dynamic sizes need more traces
         except NotPolymorphic as err:
@@ -1082,7 +1101,8 @@ class StaticFunction:
                               f"dynamic ({err}); each size is traced", JitWarning,
                               stacklevel=3)
             return None
-        poly = PolyProgram(progs[-1], graph, groups, checks)
+        poly = PolyProgram(progs[-1], graph, groups, checks,
+                           template if has_sizes(template) else None)
         return poly if poly.guards_hold(flat) else None
 
     def _dynamic_dims(self) -> list[tuple[int, int]]:
@@ -1147,7 +1167,7 @@ class StaticFunction:
                                    "whose results need gradients", tr.reads[0].where)
                 else:
                     aot = _trace_backward(tr, result, flat, bk)
-        traced_result, result = result, tr.settle_reads(result)
+        traced_result, result = result, _sizes.plain_tree(tr.settle_reads(result))
         sinks = self._state.new_sinks(snapshots)
         if sinks:  # lists/dicts it filled: stored under the key later calls will compute
             key = key[:4] + (self._state.rekey(key[4], sinks, snapshots),) + key[5:]

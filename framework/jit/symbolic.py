@@ -189,9 +189,47 @@ def describe_check(check: Any) -> str:
     return f"{check.lhs} {check.op} {check.rhs}"
 
 
+def merge_results(templates: list, sizes: list[tuple]) -> Any:
+    """One result structure from the traces' result templates: the same outputs in the same
+    places, and each Python number either the same in every trace or a formula of the sizes
+    (``return loss, x.shape[0]``)."""
+    from .tracer import OutItem, OutTensor
+
+    first = templates[0]
+    if isinstance(first, (OutTensor, OutItem)):
+        if any(type(t) is not type(first) or t.id != first.id for t in templates):
+            raise NotPolymorphic("the traces at different sizes return different results")
+        return first
+    if isinstance(first, (tuple, list)):
+        if any(type(t) is not type(first) or len(t) != len(first) for t in templates):
+            raise NotPolymorphic("the traces at different sizes return different results")
+        items = [merge_results([t[i] for t in templates], sizes) for i in range(len(first))]
+        if isinstance(first, tuple) and hasattr(first, "_fields"):
+            return type(first)(*items)
+        return type(first)(items)
+    if isinstance(first, dict):
+        if any(type(t) is not dict or list(t) != list(first) for t in templates):
+            raise NotPolymorphic("the traces at different sizes return different results")
+        return {k: merge_results([t[k] for t in templates], sizes) for k in first}
+    return _merge_leaf(list(templates), sizes, "a returned Python number")
+
+
+def has_sizes(obj: Any) -> bool:
+    """Whether a structure holds a size formula."""
+    if isinstance(obj, Sym):
+        return True
+    if isinstance(obj, (tuple, list)):
+        return any(has_sizes(o) for o in obj)
+    if isinstance(obj, dict):
+        return any(has_sizes(o) for o in obj.values())
+    return False
+
+
 def _concrete(obj: Any, sizes: tuple) -> Any:
     if isinstance(obj, Sym):
         return obj.value(sizes)
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return type(obj)(*(_concrete(o, sizes) for o in obj))
     if isinstance(obj, tuple):
         return tuple(_concrete(o, sizes) for o in obj)
     if isinstance(obj, list):

@@ -530,7 +530,7 @@ def _template(obj: Any, on_tensor: Any, on_read: Any = None) -> Any:
     if on_read is not None and type(obj) in READS and getattr(obj, "read", None):
         return OutItem(on_read(obj))
     if obj is None or isinstance(obj, (bool, int, float, str)):
-        return obj
+        return _sizes.plain(obj)  # a size returned while tracing: a plain number
     if isinstance(obj, (tuple, list)):
         items = [_template(o, on_tensor, on_read) for o in obj]
         if any(i is _NOT_STATIC for i in items):

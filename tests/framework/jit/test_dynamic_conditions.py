@@ -207,3 +207,22 @@ def test_a_condition_on_numel_is_checked():
     static = fw.jit.to_static(many, input_spec=_spec())
     _same_as_eager(static, many, [30, 40, 50, 60, 10, 29])
     assert static.traces == 5
+
+
+def total_and_count(x):
+    return x.sum(), x.shape[0], {"rows": x.shape[0] * 2, "kind": "rows"}
+
+
+def test_a_returned_size_is_the_size_of_each_call():
+    static = fw.jit.to_static(total_and_count, input_spec=_spec())
+    for n in (4, 5, 6, 7, 9, 30):
+        total, count, info = static(_rows(n))
+        assert total.item() == total_and_count(_rows(n))[0].item()
+        assert count == n and type(count) is int
+        assert info == {"rows": 2 * n, "kind": "rows"} and type(info["rows"]) is int
+    assert static.traces == 3
+
+
+def test_saving_a_function_that_returns_a_size_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="returns a Python number that changes with the size"):
+        fw.jit.save(total_and_count, str(tmp_path / "p"), [fw.jit.InputSpec((None, 3))])

@@ -724,3 +724,18 @@ def test_an_argument_object_holding_one_tensor_is_keyed_by_its_other_attributes(
 
     assert f(Scaled1(fw.ones(2), 1.0)).tolist() == [1.0, 1.0]
     assert f(Scaled1(fw.ones(2), 3.0)).tolist() == [3.0, 3.0]
+
+
+def test_tuple_and_dict_arguments_holding_one_tensor_are_keyed_by_their_numbers():
+    @fw.jit.to_static
+    def pair(p):
+        return p[0] * p[1]
+
+    @fw.jit.to_static
+    def named(d):
+        return d["x"] * d["s"]
+
+    x = fw.ones(2)
+    assert pair((x, 2.0)).tolist() == [2.0, 2.0] and pair((x, 3.0)).tolist() == [3.0, 3.0]
+    assert named({"x": x, "s": 2.0}).tolist() == [2.0, 2.0]
+    assert named({"x": x, "s": 5.0}).tolist() == [5.0, 5.0]
