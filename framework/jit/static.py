@@ -992,7 +992,8 @@ class StaticFunction:
         else:
             first: dict[int, int] = {}
             aliasing = tuple([first.setdefault(id(t.data), i) for i, t in enumerate(flat)])
-        return (akey, aliasing, grad_mode.enabled, modes, state, _backend.active.name)
+        return (akey, aliasing, grad_mode.enabled, modes, state, _backend.active.name,
+                _dt._default_float)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _tracer._active is not None:  # inside another trace: become part of it
@@ -1033,7 +1034,7 @@ class StaticFunction:
             return "a new signature"
         parts = ["the arguments (shapes, dtypes, requires_grad or Python values)",
                  "which arguments are the same tensor", "grad mode",
-                 "a module's training/eval mode", None, "the backend"]
+                 "a module's training/eval mode", None, "the backend", "the default dtype"]
         for i, (a, b) in enumerate(zip(last, key, strict=True)):
             if _equal(a, b):
                 continue

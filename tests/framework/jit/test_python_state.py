@@ -739,3 +739,18 @@ def test_tuple_and_dict_arguments_holding_one_tensor_are_keyed_by_their_numbers(
     assert pair((x, 2.0)).tolist() == [2.0, 2.0] and pair((x, 3.0)).tolist() == [3.0, 3.0]
     assert named({"x": x, "s": 2.0}).tolist() == [2.0, 2.0]
     assert named({"x": x, "s": 5.0}).tolist() == [5.0, 5.0]
+
+
+def test_changing_the_default_dtype_traces_again():
+    @fw.jit.to_static
+    def f(x):
+        return x + fw.zeros(3)  # a new tensor of the default dtype
+
+    x = fw.ones(3)
+    assert f(x).dtype == np.float32
+    try:
+        fw.set_default_dtype(fw.float64)
+        assert f(x).dtype == np.float64
+    finally:
+        fw.set_default_dtype(fw.float32)
+    assert f(x).dtype == np.float32 and f.traces == 2
