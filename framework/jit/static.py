@@ -766,6 +766,10 @@ class Program:
             or any(attr == "grad" for _, attr in self.state_bind) or bool(end_bind)
         self.guard = [(c.tensor, c.grad_at_start) for c in tr.candidates.values()] \
             if touches_grads else []
+        # gradient hooks of the parameters ran (and were traced) in the traced backward: one
+        # registered or removed later must not be skipped by a replay
+        self.hook_guard = [(c.tensor, tuple(c.tensor._hooks or ()))
+                           for c in tr.candidates.values()] if tr.backward_ran else []
         # with grad mode on, which parameters require gradients decides what the program
         # differentiates and updates (a layer frozen after tracing must stay frozen)
         self.requires_grad_guard = [(c.tensor, c.requires_grad_at_start)
@@ -800,6 +804,10 @@ class Program:
                 return False
         for t, had in self.guard:
             if (t.grad is not None) != had:
+                return False
+        for t, hooks in self.hook_guard:
+            h = t._hooks
+            if (tuple(h) if h else ()) != hooks:
                 return False
         for t, rg in self.requires_grad_guard:
             if t.requires_grad != rg:

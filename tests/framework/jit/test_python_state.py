@@ -754,3 +754,33 @@ def test_changing_the_default_dtype_traces_again():
     finally:
         fw.set_default_dtype(fw.float32)
     assert f(x).dtype == np.float32 and f.traces == 2
+
+
+def _train_with_hook(static):
+    fw.manual_seed(0)
+    model = nn.Linear(3, 1)
+    opt = fw.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        loss = (model(x) ** 2).mean()
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    f = fw.jit.to_static(step) if static else step
+    handle = None
+    for i in range(6):
+        if i == 2:  # a gradient hook registered after the first trace ...
+            handle = model.weight.register_hook(lambda g: g * 0.0)
+        if i == 4:  # ... and removed again
+            handle.remove()
+        f(fw.ones((2, 3)))
+    return model.weight.detach().numpy().copy(), f
+
+
+def test_a_gradient_hook_registered_or_removed_after_tracing_is_not_skipped():
+    eager, _ = _train_with_hook(False)
+    static, f = _train_with_hook(True)
+    np.testing.assert_allclose(static, eager, rtol=1e-6)
+    assert f.traces == 2  # removing the hook reuses the first program
