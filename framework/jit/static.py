@@ -781,6 +781,7 @@ class Program:
         self.host_calls = [n.extra.get("label") for n in graph.nodes if n.op == "host_call"]
         self.optimizer_guards = list(tr.optimizer_guards)
         self.size_checks = list(tr.size_checks)  # Python conditions on dynamic sizes
+        self.mode_after: list = []  # (module, training) the function leaves (see _trace)
         self.mode_guard = [(m, m.training) for m in tr.called_modules.values()]
         self.runs = 0
         self._shape_list = list(shapes)
@@ -872,6 +873,7 @@ class PolyProgram:
         # (``return loss, x.shape[0]``): made concrete per size
         self.template = template
         self._templates: dict[tuple, Any] = {}
+        self.mode_after = base.mode_after
         self.compiled: dict[tuple, Executable] = {}
         self.runs = 0
         self.host_calls = base.host_calls
@@ -1018,11 +1020,17 @@ class StaticFunction:
                 if isinstance(entry, _Eager):
                     return self.fn(*args, **kwargs)
                 if entry.guards_hold(flat):
-                    return entry.run(flat)
+                    result = entry.run(flat)
+                    for m, training in entry.mode_after:
+                        m.__dict__["training"] = training
+                    return result
         poly = self._polymorphic(entries, flat) if entries else None
         if poly is not None:
             entries.insert(0, poly)
-            return poly.run(flat)
+            result = poly.run(flat)
+            for m, training in poly.mode_after:
+                m.__dict__["training"] = training
+            return result
         limit = self._max_traces()
         if self.traces >= limit:
             if self.traces == limit:
@@ -1163,6 +1171,7 @@ class StaticFunction:
         source_states = [_random_state(src) for _, src in sources]
         grad_before = grad_mode.enabled
         bindings_before = self._state.bindings()
+        modes_before = [(m, m.training) for m in self._all_modules]
         aot = None
         recorder = _sizes.Recorder()
         tr.size_checks = recorder.checks
@@ -1211,6 +1220,8 @@ class StaticFunction:
                           stacklevel=3)
             return result
         program.check_shapes = bool(self.input_spec) or bool(kwargs) or len(flat) != len(args)
+        # model.eval()/.train() inside the function: a replay sets the modes it left
+        program.mode_after = [(m, m.training) for m, was in modes_before if m.training != was]
         # arrays of watched tensors the program holds by reference: a new array in the same
         # tensor (t.data = ...) must not replay the old one
         captured = {id(tr.graph.consts[vid]) for vid in tr.volatile if vid in tr.graph.consts}

@@ -784,3 +784,22 @@ def test_a_gradient_hook_registered_or_removed_after_tracing_is_not_skipped():
     static, f = _train_with_hook(True)
     np.testing.assert_allclose(static, eager, rtol=1e-6)
     assert f.traces == 2  # removing the hook reuses the first program
+
+
+def test_a_mode_switch_inside_the_function_is_repeated_by_every_replay():
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.Dropout(0.5))
+
+    @fw.jit.to_static
+    def evaluate(x):
+        model.eval()  # left in evaluation mode, as eager leaves it
+        return model(x)
+
+    x = fw.ones((2, 3))
+    with _no_jit_warnings():
+        for _ in range(3):
+            model.train()
+            out = evaluate(x)
+            assert not model.training and not model[1].training
+            np.testing.assert_allclose(out.detach().numpy(), model(x).detach().numpy())
+    assert evaluate.traces == 1
