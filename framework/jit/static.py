@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import itertools
 import os
@@ -970,6 +971,15 @@ class StaticFunction:
         self._optimizers: list | None = None
         self._bound: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self.last_program: Program | None = None
+
+    def __deepcopy__(self, memo: dict) -> StaticFunction:
+        """A copy (``copy.deepcopy`` of a model whose forward is static) that starts with an
+        empty cache: the programs hold the original's arrays, modules and generated code."""
+        new = StaticFunction(copy.deepcopy(self.fn, memo), copy.deepcopy(self.input_spec, memo),
+                             self.full_graph, self.passes)
+        if "module" in self.__dict__:
+            new.module = copy.deepcopy(self.module, memo)
+        return new
 
     def __get__(self, obj: Any, objtype: Any = None) -> Any:
         if obj is None:

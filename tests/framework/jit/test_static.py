@@ -824,3 +824,19 @@ def test_cnn_with_batchnorm_dropout_adam_kwargs_and_dict_results_matches_eager()
     np.testing.assert_allclose(mb[1].running_mean.numpy(), ma[1].running_mean.numpy(),
                                rtol=1e-6, atol=1e-7)
     assert sum(p.runs for p in static.programs) == 3
+
+
+def test_a_model_with_a_static_forward_can_be_deep_copied_after_tracing():
+    import copy
+
+    fw.manual_seed(0)
+    model = fw.jit.to_static(nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)))
+    x = fw.ones((2, 3))
+    with fw.no_grad():
+        first = model(x).numpy().copy()
+        best = copy.deepcopy(model)  # e.g. keeping the best model seen during training
+        best[2].bias.add_(5.0)
+        np.testing.assert_allclose(best(x).numpy(), first + 5.0, rtol=1e-6)
+        np.testing.assert_allclose(model(x).numpy(), first, rtol=1e-6)
+    assert best.forward is not model.forward and best.forward.module is best
+    assert best.forward.traces == 1 and model.forward.traces == 1
