@@ -7,6 +7,7 @@ the jit's own kernels). A graph that names anything else is refused (see :data:`
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -254,7 +255,7 @@ class Executable:
         self._planned: list | None = None
         self._plain: list | None = None
         self.scratch: dict[int, np.ndarray] = {}
-        self.busy = False
+        self._lock = threading.Lock()
 
     def _releases(self) -> list[tuple]:
         """Per node, the values read for the last time there: dropped right after, so that
@@ -355,20 +356,19 @@ class Executable:
         return buf
 
     def run(self, inputs: list, state: list) -> list:
-        if self.busy:  # re-entered (a host call ran this program again): no shared buffers
-            if self._plain is None:
-                self._plain = self._build(False)
-            steps = self._plain
-        else:
+        # the planned buffers serve one run at a time: a run that finds them in use (a host
+        # call running this program again, or another thread) runs the unplanned version
+        if not self._lock.acquire(blocking=False):
+            plain = self._plain
+            if plain is None:
+                plain = self._plain = self._build(False)
+            return plain(inputs, state)
+        try:
             if self._planned is None:
                 self._planned = self._build(True)
-            steps = self._planned
-        was = self.busy
-        self.busy = True
-        try:
-            return steps(inputs, state)
+            return self._planned(inputs, state)
         finally:
-            self.busy = was
+            self._lock.release()
 
 
 def mutated_groups(graph: Graph) -> set[int]:

@@ -300,3 +300,28 @@ def test_dynamic_batch_training_step_stops_retracing():
             ropt.zero_grad()
             assert got == pytest.approx(want.item(), rel=1e-5)
     assert step.traces == 3  # three sizes traced, every later size reuses the same program
+
+
+def test_a_loaded_program_serves_several_threads_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    fw.manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 256), nn.GELU(), nn.Linear(256, 64), nn.Tanh(),
+                          nn.Linear(64, 10))
+    fw.jit.save(model, str(tmp_path / "m"), [fw.jit.InputSpec([None, 64])])
+    program = fw.jit.load(str(tmp_path / "m"))
+    rng = np.random.default_rng(0)
+    batches = [fw.from_numpy(rng.standard_normal((32, 64)).astype(np.float32))
+               for _ in range(8)]
+    with fw.no_grad():
+        expected = [model(b).numpy() for b in batches]
+    program(batches[0])  # compiled for this size before the threads start
+
+    def serve(i):
+        return [program(batches[i % 8]).numpy() for _ in range(40)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(serve, range(8)))
+    for i, outs in enumerate(results):
+        for out in outs:  # every answer is its own batch's, never a mix of two requests
+            np.testing.assert_allclose(out, expected[i % 8], rtol=1e-5, atol=1e-6)
