@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import operator
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -44,20 +43,14 @@ class Recorder:
 
     def __init__(self) -> None:
         self.checks: list[Check] = []
-        self._user: dict[str, bool] = {}
 
-    def from_user(self, depth: int) -> bool:
+    @staticmethod
+    def from_user(depth: int) -> bool:
         """Whether the frame ``depth`` levels above the caller is the user's code (not
         Skiff, NumPy or the standard library)."""
-        filename = sys._getframe(depth + 1).f_code.co_filename
-        known = self._user.get(filename)
-        if known is None:
-            from .static import _library_dirs
+        from .static import _user_file
 
-            # Skiff's own directory is one of the library directories
-            known = self._user[filename] = not os.path.abspath(filename).startswith(
-                _library_dirs())
-        return known
+        return _user_file(sys._getframe(depth + 1).f_code.co_filename)
 
 
 _recorder: Recorder | None = None
@@ -115,6 +108,13 @@ def _tracked(v: Any) -> Any:
     return v
 
 
+def _record(op: str, lhs: Any, rhs: Any, result: bool, depth: int) -> None:
+    """Add a check when the frame ``depth`` levels above the caller is the user's code."""
+    rec = _recorder
+    if rec is not None and rec.from_user(depth + 1):
+        rec.checks.append(Check(op, lhs, rhs, result))
+
+
 def _compare(op: str) -> Callable[[Any, Any], Any]:
     fn = _OPS[op]
 
@@ -123,9 +123,7 @@ def _compare(op: str) -> Callable[[Any, Any], Any]:
             return NotImplemented
         a, b = plain(self), plain(other)
         result = fn(a, b)
-        rec = _recorder
-        if rec is not None and rec.from_user(1):
-            rec.checks.append(Check(op, a, b, bool(result)))
+        _record(op, a, b, bool(result), 1)
         return result
 
     compare.__name__ = f"__{op}__"
@@ -146,18 +144,16 @@ def _arith(name: str, reflected: bool = False) -> Callable[[Any, Any], Any]:
 
 
 def _truth(self: Any) -> bool:
-    result = bool(plain(self))
-    rec = _recorder
-    if rec is not None and rec.from_user(1):
-        rec.checks.append(Check("bool", plain(self), 0, result))
+    value = plain(self)
+    result = bool(value)
+    _record("bool", value, 0, result, 1)
     return result
 
 
 def escaped(value: Any) -> None:
-    """A size read as a plain number by the user's code (``len(x)``, ``int(n)``)."""
-    rec = _recorder
-    if rec is not None and rec.from_user(2):
-        rec.checks.append(Check("escape", plain(value), 0, True))
+    """A size read as a plain number by the user's code (``len(x)``, ``int(n)``): called
+    by the method or function that the user's code called."""
+    _record("escape", plain(value), 0, True, 2)
 
 
 def _int_escape(self: Any) -> int:
@@ -217,9 +213,7 @@ def length(t: Any) -> int:
     if t.data.ndim == 0:
         raise TypeError("len() of a 0-d tensor")
     n = t.data.shape[0]
-    rec = _recorder
-    if rec is not None and rec.from_user(1):
-        rec.checks.append(Check("escape", n, 0, True))
+    escaped(n)
     return n
 
 

@@ -98,12 +98,19 @@ def _library_dirs() -> tuple[str, ...]:
     return tuple(os.path.join(os.path.abspath(d), "") for d in dirs)
 
 
+@functools.lru_cache(maxsize=1024)
+def _user_file(path: str) -> bool:
+    """Whether a source file is the user's code: not under the standard library, the
+    installed packages or Skiff (see :func:`_library_dirs`)."""
+    return not os.path.abspath(path).startswith(_library_dirs())
+
+
 def _user_function(value: Any) -> bool:
     """A Python function of the user's code (not the standard library, an installed package
     or Skiff), whose globals a static function calling it reads too."""
     if type(value) is not types.FunctionType:
         return False
-    return not os.path.abspath(value.__code__.co_filename).startswith(_library_dirs())
+    return _user_file(value.__code__.co_filename)
 
 
 def _user_class(cls: type) -> bool:
@@ -114,7 +121,7 @@ def _user_class(cls: type) -> bool:
     path = getattr(mod, "__file__", None)
     if path is None:  # classes typed into a notebook or an interactive session
         return cls.__module__ == "__main__"
-    return not os.path.abspath(path).startswith(_library_dirs())
+    return _user_file(path)
 
 
 def _class_slots(objects: list) -> list[tuple[Any, str, type]]:
@@ -926,6 +933,15 @@ class PolyProgram:
         return self.base.run(flat, exe, template)
 
 
+def _replay(entry: Program | PolyProgram, flat: list) -> Any:
+    """Run a cached program, then leave the modules in the modes the traced call left
+    them in (``model.eval()`` inside the function)."""
+    result = entry.run(flat)
+    for m, training in entry.mode_after:
+        m.__dict__["training"] = training
+    return result
+
+
 def _answers(p: Program) -> tuple:
     """The Python conditions on sizes a trace met and how they answered: traces with the
     same answers took the same branches."""
@@ -992,13 +1008,17 @@ class StaticFunction:
         return bound
 
     # ----- keys and guards ---------------------------------------------------------------------
-    def _key(self, args: tuple, kwargs: dict, flat: list) -> tuple:
+    def _key(self, args: tuple, kwargs: dict, flat: list,
+             all_tensors: bool | None = None) -> tuple:
+        """The cache key of a call; ``all_tensors``: whether every argument is a tensor
+        (and no keywords), when the caller already knows."""
         if self._modules is None:
             self._modules, self._optimizers = _discover(self.fn, args, kwargs)
             self._state = PythonState(self.fn, self._modules, self._readings, self._sinks)
             self._all_modules = self._state.modules
-        if not kwargs and not self.input_spec and len(flat) == len(args) \
-                and all([type(a) is Tensor for a in args]):
+        if all_tensors is None:
+            all_tensors = not kwargs and all([type(a) is Tensor for a in args])
+        if all_tensors and not self.input_spec:
             # the common case, kept cheap: every argument is a tensor (an object holding
             # as many tensors as there are arguments is not)
             akey = tuple([(t.shape, t.dtype, t.requires_grad) for t in flat])
@@ -1018,29 +1038,24 @@ class StaticFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if _tracer._active is not None:  # inside another trace: become part of it
             return self.fn(*args, **kwargs)
-        if not kwargs and all([type(a) is Tensor for a in args]):
+        all_tensors = not kwargs and all([type(a) is Tensor for a in args])
+        if all_tensors:
             flat = list(args)
         else:
             flat = []
             _flatten((args, kwargs), flat, objects=True)
-        key = self._key(args, kwargs, flat)
+        key = self._key(args, kwargs, flat, all_tensors)
         entries = self.cache.get(key)
         if entries:
             for entry in entries:
                 if isinstance(entry, _Eager):
                     return self.fn(*args, **kwargs)
                 if entry.guards_hold(flat):
-                    result = entry.run(flat)
-                    for m, training in entry.mode_after:
-                        m.__dict__["training"] = training
-                    return result
+                    return _replay(entry, flat)
         poly = self._polymorphic(entries, flat) if entries else None
         if poly is not None:
             entries.insert(0, poly)
-            result = poly.run(flat)
-            for m, training in poly.mode_after:
-                m.__dict__["training"] = training
-            return result
+            return _replay(poly, flat)
         limit = self._max_traces()
         if self.traces >= limit:
             if self.traces == limit:
