@@ -1,7 +1,13 @@
 """Static vs eager vs hand-written NumPy (``python -m framework.bench.static``).
 
-Times are CPU time of this process with BLAS pinned to one thread (``--threads``), the best
-of several interleaved rounds: steady on a shared, busy machine.
+Times are CPU time of the benchmarking process with BLAS pinned to one thread
+(``--threads``), the best of several interleaved rounds: steady on a shared, busy machine.
+Each benchmark runs in a fresh process, as a training script does: in one long process the
+allocator state one benchmark leaves (with glibc, freed large arrays raise the size below
+which later ones reuse heap memory instead of faulting on fresh pages) changes the next
+one's eager and NumPy figures. ``--keep-freed-memory`` starts those processes with glibc
+keeping freed memory, so no version faults (compute alone); ``--same-process`` runs them
+all in this one.
 
 The dynamic-to-static benchmarks of ``make bench``: the same training steps and inference
 runs timed eagerly, as ``fw.jit.to_static`` programs, and as hand-written NumPy, in one
@@ -17,7 +23,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -484,17 +493,70 @@ TARGETS = {
 }
 
 
-def run(quick: bool = False) -> dict:
+BENCHMARKS: dict[str, Callable[[bool], dict]] = {
+    "mlp_train": lambda quick: bench_mlp_training(),
+    "cnn_train": lambda quick: bench_cnn_training(16 if quick else 64),
+    "transformer_train": lambda quick: bench_transformer_training(4 if quick else 16),
+    "mlp_infer_1": lambda quick: bench_mlp_inference(1),
+    "mlp_infer_256": lambda quick: bench_mlp_inference(256),
+    "pinn_train": lambda quick: bench_pinn_training(64 if quick else 256),
+}
+
+# glibc's allocator told to keep freed memory (read at process start, so set for the child
+# processes): no version of a step then faults on fresh pages. The figures of BENCHMARKS.md's
+# "allocator keeps freed memory" rows.
+KEEP_FREED_MEMORY = {"MALLOC_TRIM_THRESHOLD_": "4000000000",
+                     "MALLOC_MMAP_THRESHOLD_": "1000000000",
+                     "MALLOC_TOP_PAD_": "268435456"}
+
+
+def run_one(key: str, quick: bool = False) -> dict:
+    """One benchmark in this process: its figures, this process's id and the allocator
+    settings it started with."""
     with warnings.catch_warnings():
         warnings.simplefilter("error", fw.jit.JitWarning)  # a benchmark must not fall back
-        results = {
-            "mlp_train": bench_mlp_training(),
-            "cnn_train": bench_cnn_training(16 if quick else 64),
-            "transformer_train": bench_transformer_training(4 if quick else 16),
-            "mlp_infer_1": bench_mlp_inference(1),
-            "mlp_infer_256": bench_mlp_inference(256),
-            "pinn_train": bench_pinn_training(64 if quick else 256),
-        }
+        result = BENCHMARKS[key](quick)
+    return {**result, "pid": os.getpid(),
+            "allocator": {k: os.environ[k] for k in KEEP_FREED_MEMORY if k in os.environ}}
+
+
+def _run_child(key: str, quick: bool, threads: int, keep_freed_memory: bool) -> dict:
+    """:func:`run_one` in a fresh Python process, so no benchmark inherits the allocator
+    state (heap size, mmap threshold) that the ones before it left: with glibc, a process
+    that has freed large arrays keeps later ones of that size from faulting on fresh pages,
+    which would change another benchmark's eager and NumPy figures by who ran first."""
+    env = dict(os.environ)
+    for name in KEEP_FREED_MEMORY:
+        env.pop(name, None)
+    if keep_freed_memory:
+        env.update(KEEP_FREED_MEMORY)
+    with tempfile.TemporaryDirectory(prefix="skiff-bench-") as tmp:
+        out = os.path.join(tmp, "result.json")
+        cmd = [sys.executable, "-m", "framework.bench.static", "--one", key,
+               "--threads", str(threads), "--json", out] + (["--quick"] if quick else [])
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"benchmark {key} failed (exit {proc.returncode}):\n"
+                               f"{proc.stderr.strip()}")
+        with open(out, encoding="utf-8") as fh:
+            return json.load(fh)
+
+
+def run(quick: bool = False, keys: list[str] | None = None, threads: int = 1,
+        keep_freed_memory: bool = False, same_process: bool = False) -> dict:
+    """The benchmarks named by ``keys`` (all by default), each in a fresh process unless
+    ``same_process``, with their ratios and targets."""
+    keys = list(BENCHMARKS) if keys is None else keys
+    unknown = [k for k in keys if k not in BENCHMARKS]
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
+    if same_process and keep_freed_memory:
+        raise ValueError("keep_freed_memory needs fresh processes: glibc reads the "
+                         "settings when a process starts")
+    if same_process:
+        results = {k: run_one(k, quick) for k in keys}
+    else:
+        results = {k: _run_child(k, quick, threads, keep_freed_memory) for k in keys}
     for key, r in results.items():
         r["static_vs_numpy"] = r["static"] / r["numpy"] if r["numpy"] else None
         r["eager_vs_static"] = r["eager"] / r["static"]
@@ -518,7 +580,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS threads (default 1: steady figures on a shared machine)")
+    ap.add_argument("--only", metavar="NAME", action="append", choices=list(BENCHMARKS),
+                    help="run only this benchmark (repeatable)")
+    ap.add_argument("--keep-freed-memory", action="store_true",
+                    help="tell glibc's allocator to keep freed memory, so no version of a "
+                         "step faults on fresh pages (compute alone)")
+    ap.add_argument("--same-process", action="store_true",
+                    help="run every benchmark in this process instead of a fresh one each "
+                         "(the figures then depend on which benchmarks ran before)")
+    ap.add_argument("--one", metavar="NAME", choices=list(BENCHMARKS),
+                    help=argparse.SUPPRESS)  # a child process of the suite: one benchmark
     args = ap.parse_args(argv)
+    if args.keep_freed_memory and args.same_process:
+        ap.error("--keep-freed-memory needs a fresh process per benchmark; "
+                 "drop --same-process")
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with the bench extra
@@ -526,12 +601,23 @@ def main(argv: list[str] | None = None) -> int:
     else:
         limits = threadpool_limits(args.threads)
     try:
-        results = run(args.quick)
+        if args.one:
+            result = run_one(args.one, args.quick)
+        else:
+            results = run(args.quick, args.only, args.threads, args.keep_freed_memory,
+                          args.same_process)
     finally:
         if limits is not None:
             limits.restore_original_limits()
+    if args.one:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(result, fh)
+        return 0
+    where = ("all in one process" if args.same_process else
+             "each benchmark in a fresh process"
+             + (", allocator keeping freed memory" if args.keep_freed_memory else ""))
     print(f"Skiff dynamic-to-static benchmarks (CPU ms per call, best of interleaved rounds, "
-          f"{args.threads} BLAS thread(s))")
+          f"{args.threads} BLAS thread(s), {where})")
     print(f"{'benchmark':70s} {'numpy':>9s} {'eager':>9s} {'static':>9s} {'trace':>9s} "
           f"{'static/np':>9s} {'eager/st':>9s}  target")
     for r in results.values():
