@@ -11,8 +11,8 @@ all in this one.
 
 The dynamic-to-static benchmarks of ``make bench``: the same training steps and inference
 runs timed eagerly, as ``fw.jit.to_static`` programs, and as hand-written NumPy, in one
-process, plus a physics-informed step (eager and static only). Prints each figure, the
-ratios the targets are stated in, and the trace times.
+process per benchmark, plus a physics-informed step (eager and static only). Prints each
+figure, the ratios the targets are stated in, and the trace times.
 
 Targets (docs/jit.md, "Speed"; figures in BENCHMARKS.md): static MLP training step <= 1.05x
 hand-written NumPy; static CNN and transformer training steps >= 1.25x faster than eager;
@@ -503,8 +503,8 @@ BENCHMARKS: dict[str, Callable[[bool], dict]] = {
 }
 
 # glibc's allocator told to keep freed memory (read at process start, so set for the child
-# processes): no version of a step then faults on fresh pages. The figures of BENCHMARKS.md's
-# "allocator keeps freed memory" rows.
+# processes): no version of a step then faults on fresh pages, so the ratios are those of
+# compute alone (BENCHMARKS.md gives both kinds of figures).
 KEEP_FREED_MEMORY = {"MALLOC_TRIM_THRESHOLD_": "4000000000",
                      "MALLOC_MMAP_THRESHOLD_": "1000000000",
                      "MALLOC_TOP_PAD_": "268435456"}
@@ -594,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep_freed_memory and args.same_process:
         ap.error("--keep-freed-memory needs a fresh process per benchmark; "
                  "drop --same-process")
+    if args.one and not args.json:
+        ap.error("--one writes its figures to the --json file")
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:  # pragma: no cover - threadpoolctl comes with the bench extra

@@ -53,3 +53,8 @@ def test_command_line_writes_the_figures_and_names_the_mode(tmp_path, capsys):
     assert list(data) == ["mlp_infer_1"] and data["mlp_infer_1"]["allocator"]
     with pytest.raises(SystemExit):
         S.main(["--same-process", "--keep-freed-memory"])
+
+
+def test_child_mode_needs_a_file_for_its_figures():
+    with pytest.raises(SystemExit):
+        S.main(["--one", "mlp_infer_1"])
