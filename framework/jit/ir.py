@@ -203,6 +203,24 @@ def holds(obj: Any, kinds: type | tuple) -> bool:
     return False
 
 
+def map_leaves(obj: Any, leaf: Any) -> Any:
+    """``obj`` with ``leaf`` applied to everything in its tuples, lists and dict values;
+    a container in which no leaf changed is returned as it is (the same object)."""
+    if isinstance(obj, (tuple, list)):
+        items = [map_leaves(o, leaf) for o in obj]
+        if all(a is b for a, b in zip(items, obj, strict=True)):
+            return obj
+        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+            return type(obj)(*items)
+        return type(obj)(items)
+    if isinstance(obj, dict):
+        items = {k: map_leaves(v, leaf) for k, v in obj.items()}
+        if all(items[k] is v for k, v in obj.items()):
+            return obj
+        return items
+    return leaf(obj)
+
+
 def _collect(obj: Any, found: list[int]) -> None:
     if isinstance(obj, Ref):
         found.append(obj.id)

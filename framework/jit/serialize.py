@@ -26,12 +26,12 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from . import sizes as _sizes
 from .executor import JIT_OPS, KNOWN_OPS, Executable
-from .ir import Graph, GraphFormatError, Sym, decode, encode, from_json
+from .ir import Graph, GraphFormatError, Sym, decode, encode, from_json, holds
 from .passes import optimize
 from .symbolic import (
     NotPolymorphic,
+    dynamic_dims,
     failed_check,
-    has_sizes,
     instantiate,
     is_symbolic,
     merge,
@@ -171,7 +171,7 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
     fn = module_or_fn.fn if isinstance(module_or_fn, StaticFunction) else module_or_fn
     if isinstance(fn, Module):
         fn = fn.forward.fn if isinstance(fn.forward, StaticFunction) else fn.forward
-    dims = [(i, d) for i, s in enumerate(specs) for d, n in enumerate(s.shape) if n is None]
+    dims = dynamic_dims(specs)
     progs, size_sets = _trace_for_inference(module, fn, specs, dims,
                                             tuple(3 + 2 * k for k in range(len(dims))))
     graphs = [p.raw_graph for p in progs]
@@ -179,7 +179,7 @@ def save(module_or_fn: Any, path: str, input_spec: Any) -> str:
         # the conditions first: branches that differ explain any difference of the graphs
         checks = merge_checks([p.size_checks for p in progs], size_sets) if dims else []
         graph = merge(graphs, size_sets) if dims else graphs[0]
-        if dims and has_sizes(merge_results([p.out_template for p in progs], size_sets)):
+        if dims and holds(merge_results([p.out_template for p in progs], size_sets), Sym):
             raise NotPolymorphic("the function returns a Python number that changes with the "
                                  "size (return it as a tensor)")
     except NotPolymorphic as err:

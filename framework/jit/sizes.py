@@ -27,6 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .ir import map_leaves
+
 
 class Check(NamedTuple):
     """``op(lhs, rhs) == result`` held while tracing (``op`` ``escape``: a size read as a
@@ -85,19 +87,7 @@ def plain(v: Any) -> Any:
 def plain_tree(obj: Any) -> Any:
     """A function's result with the tracked sizes in it (``return y, x.shape[0]``) made
     plain numbers, through tuples, lists and dicts."""
-    t = type(obj)
-    if t is SizeInt or t is SizeFloat:
-        return plain(obj)
-    if isinstance(obj, (tuple, list)):
-        items = [plain_tree(o) for o in obj]
-        if all(a is b for a, b in zip(items, obj, strict=True)):
-            return obj
-        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-            return t(*items)
-        return t(items)
-    if t is dict:
-        return {k: plain_tree(v) for k, v in obj.items()}
-    return obj
+    return map_leaves(obj, plain)
 
 
 def _tracked(v: Any) -> Any:

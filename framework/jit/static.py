@@ -25,8 +25,9 @@ from ..tensor import Tensor
 from . import sizes as _sizes
 from . import tracer as _tracer
 from .executor import Executable
-from .ir import Graph
+from .ir import Graph, Sym, holds
 from .passes import optimize
+from .symbolic import dynamic_dims
 from .tracer import OutTensor, Trace, _template, installed, rebuild
 
 _wrap = Tensor._wrap
@@ -1099,14 +1100,12 @@ class StaticFunction:
         from .symbolic import (
             NotEnoughTraces,
             NotPolymorphic,
-            has_sizes,
             merge,
             merge_checks,
             merge_results,
         )
 
-        dims = [(i, d) for i, s in enumerate(self.input_spec[:len(flat)])
-                for d, n in enumerate(s.shape) if n is None]
+        dims = dynamic_dims(self.input_spec[:len(flat)])
         progs = [e for e in entries if isinstance(e, Program)]
         if any(isinstance(p, AutogradProgram) for p in progs):
             return None  # their backward part is traced per size
@@ -1144,13 +1143,8 @@ class StaticFunction:
                               stacklevel=3)
             return None
         poly = PolyProgram(progs[-1], graph, groups, checks,
-                           template if has_sizes(template) else None)
+                           template if holds(template, Sym) else None)
         return poly if poly.guards_hold(flat) else None
-
-    def _dynamic_dims(self) -> list[tuple[int, int]]:
-        """(input index, dimension) of the ``None`` dims of the input specs."""
-        return [(i, d) for i, spec in enumerate(self.input_spec)
-                for d, n in enumerate(spec.shape) if n is None]
 
     def _where(self) -> str:
         code = self._code
@@ -1200,7 +1194,8 @@ class StaticFunction:
         aot = None
         recorder = _sizes.Recorder()
         tr.size_checks = recorder.checks
-        tracked = _sizes.tracking(recorder) if self._dynamic_dims() else contextlib.nullcontext()
+        tracked = _sizes.tracking(recorder) if dynamic_dims(self.input_spec) \
+            else contextlib.nullcontext()
         with installed(tr, bk), tracked:
             result = self.fn(*args, **kwargs)
             if (grad_mode.enabled and not tr.backward_ran and tr.broken is None

@@ -214,15 +214,9 @@ def merge_results(templates: list, sizes: list[tuple]) -> Any:
     return _merge_leaf(list(templates), sizes, "a returned Python number")
 
 
-def has_sizes(obj: Any) -> bool:
-    """Whether a structure holds a size formula."""
-    if isinstance(obj, Sym):
-        return True
-    if isinstance(obj, (tuple, list)):
-        return any(has_sizes(o) for o in obj)
-    if isinstance(obj, dict):
-        return any(has_sizes(o) for o in obj.values())
-    return False
+def dynamic_dims(specs: list) -> list[tuple[int, int]]:
+    """(input index, dimension) of every ``None`` dim of the input specs ``specs``."""
+    return [(i, d) for i, s in enumerate(specs) for d, n in enumerate(s.shape) if n is None]
 
 
 def _concrete(obj: Any, sizes: tuple) -> Any:

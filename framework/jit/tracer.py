@@ -40,7 +40,7 @@ from .. import creation as _creation
 from ..backend.primitives import PRIMITIVES
 from ..tensor import Tensor
 from . import sizes as _sizes
-from .ir import Graph, Node, Ref, RngArg, TensorArg
+from .ir import Graph, Node, Ref, RngArg, TensorArg, map_leaves
 
 _SIZES = frozenset({_sizes.SizeInt, _sizes.SizeFloat})
 
@@ -571,22 +571,13 @@ def _item(bk: Any, arr: Any) -> Any:
 def _plain_reads(obj: Any, found: set[int]) -> Any:
     """``obj`` with :class:`ReadValue`/:class:`ReadInt` leaves (ids of their reads into
     ``found``) made plain numbers; containers without any are returned as they are."""
-    if type(obj) in READS:
-        found.add(id(getattr(obj, "read", None)))
-        return float.__float__(obj) if type(obj) is ReadValue else int.__int__(obj)
-    if isinstance(obj, (tuple, list)):
-        items = [_plain_reads(o, found) for o in obj]
-        if all(a is b for a, b in zip(items, obj, strict=True)):
-            return obj
-        if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-            return type(obj)(*items)
-        return type(obj)(items)
-    if isinstance(obj, dict):
-        items = {k: _plain_reads(v, found) for k, v in obj.items()}
-        if all(items[k] is v for k, v in obj.items()):
-            return obj
-        return items
-    return obj
+    def leaf(v: Any) -> Any:
+        if type(v) not in READS:
+            return v
+        found.add(id(getattr(v, "read", None)))
+        return float.__float__(v) if type(v) is ReadValue else int.__int__(v)
+
+    return map_leaves(obj, leaf)
 
 
 def _bool_index(index: Any) -> bool:
