@@ -542,6 +542,14 @@ def _run_child(key: str, quick: bool, threads: int, keep_freed_memory: bool) -> 
             return json.load(fh)
 
 
+def _clash(keep_freed_memory: bool, same_process: bool) -> str | None:
+    """Why these options do not go together, or ``None``."""
+    if keep_freed_memory and same_process:
+        return ("keeping freed memory needs fresh processes (glibc reads the settings when a "
+                "process starts): drop the same-process option")
+    return None
+
+
 def run(quick: bool = False, keys: list[str] | None = None, threads: int = 1,
         keep_freed_memory: bool = False, same_process: bool = False) -> dict:
     """The benchmarks named by ``keys`` (all by default), each in a fresh process unless
@@ -550,9 +558,9 @@ def run(quick: bool = False, keys: list[str] | None = None, threads: int = 1,
     unknown = [k for k in keys if k not in BENCHMARKS]
     if unknown:
         raise ValueError(f"unknown benchmark(s) {unknown}; known: {list(BENCHMARKS)}")
-    if same_process and keep_freed_memory:
-        raise ValueError("keep_freed_memory needs fresh processes: glibc reads the "
-                         "settings when a process starts")
+    clash = _clash(keep_freed_memory, same_process)
+    if clash:
+        raise ValueError(clash)
     if same_process:
         results = {k: run_one(k, quick) for k in keys}
     else:
@@ -591,9 +599,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--one", metavar="NAME", choices=list(BENCHMARKS),
                     help=argparse.SUPPRESS)  # a child process of the suite: one benchmark
     args = ap.parse_args(argv)
-    if args.keep_freed_memory and args.same_process:
-        ap.error("--keep-freed-memory needs a fresh process per benchmark; "
-                 "drop --same-process")
+    clash = _clash(args.keep_freed_memory, args.same_process)
+    if clash:
+        ap.error(clash)
     if args.one and not args.json:
         ap.error("--one writes its figures to the --json file")
     try:
